@@ -1,0 +1,68 @@
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/text.h"
+
+static const char *env_or(const char *name, const char *fallback)
+{
+    const char *v = getenv(name);
+    return (v && *v) ? v : fallback;
+}
+
+static bool read_unsigned(const char *name, const char *fallback, long min, long max, unsigned *out)
+{
+    const char *v = env_or(name, fallback);
+    long n;
+    if (!parse_int_range(v, min, max, &n)) {
+        fprintf(stderr, "crm-api: %s=\"%s\" must be a whole number from %ld to %ld\n", name, v, min, max);
+        return false;
+    }
+    *out = (unsigned)n;
+    return true;
+}
+
+bool config_load(struct config *cfg)
+{
+    bool ok = true;
+    cfg->database_url = env_or("DATABASE_URL", NULL);
+    if (cfg->database_url == NULL) {
+        fprintf(stderr, "crm-api: DATABASE_URL is not set (e.g. postgresql://user@host/db)\n");
+        ok = false;
+    }
+    cfg->bind = env_or("BIND", "127.0.0.1");
+    struct in_addr addr;
+    if (inet_pton(AF_INET, cfg->bind, &addr) != 1) {
+        fprintf(stderr, "crm-api: BIND=\"%s\" must be an IPv4 address such as 127.0.0.1 or 0.0.0.0\n", cfg->bind);
+        ok = false;
+    }
+    ok &= read_unsigned("PORT", "8080", 1, 65535, &cfg->port);
+    ok &= read_unsigned("THREADS", "2", 1, 256, &cfg->threads);
+    char threads_text[16];
+    snprintf(threads_text, sizeof threads_text, "%u", cfg->threads);
+    ok &= read_unsigned("DB_POOL_SIZE", threads_text, 1, 256, &cfg->db_pool_size);
+
+    const char *level = env_or("LOG_LEVEL", "info");
+    if (strcmp(level, "error") == 0)
+        cfg->log_level = LOG_ERROR;
+    else if (strcmp(level, "warning") == 0)
+        cfg->log_level = LOG_WARNING;
+    else if (strcmp(level, "info") == 0)
+        cfg->log_level = LOG_INFO;
+    else if (strcmp(level, "debug") == 0)
+        cfg->log_level = LOG_DEBUG;
+    else {
+        fprintf(stderr, "crm-api: LOG_LEVEL=\"%s\" must be error, warning, info or debug\n", level);
+        ok = false;
+    }
+    const char *format = env_or("LOG_FORMAT", "text");
+    if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0) {
+        fprintf(stderr, "crm-api: LOG_FORMAT=\"%s\" must be text or json\n", format);
+        ok = false;
+    }
+    cfg->log_json = strcmp(format, "json") == 0;
+    return ok;
+}

@@ -1,0 +1,380 @@
+#include "dispatch.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "http.h"
+#include "log.h"
+#include "router.h"
+#include "util/alloc.h"
+#include "util/text.h"
+#include "util/token.h"
+
+#define MAX_SEGMENTS 8
+
+static long elapsed_us(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (now.tv_sec - start->tv_sec) * 1000000L + (now.tv_nsec - start->tv_nsec) / 1000L;
+}
+
+static const char *header(const struct _u_request *u_req, const char *name)
+{
+    return u_map_get_case(u_req->map_header, name);
+}
+
+static void set_request_id(struct request *req, const char *given)
+{
+    bool usable = given && *given && strlen(given) < sizeof req->request_id;
+    for (const char *p = given; usable && *p; p++)
+        if (*p < 0x21 || *p > 0x7e)
+            usable = false;
+    if (usable) {
+        strcpy(req->request_id, given); /* length checked above */
+        return;
+    }
+    unsigned char raw[16];
+    random_bytes(raw, sizeof raw);
+    hex_encode(raw, sizeof raw, req->request_id);
+}
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes s[0..len) into a new string; NULL when malformed, when it
+ * holds a NUL, or when the result is not UTF-8. */
+static char *percent_decode(const char *s, size_t len, bool plus_is_space)
+{
+    char *out = xmalloc(len + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '%') {
+            int hi = i + 2 < len ? hex_digit(s[i + 1]) : -1;
+            int lo = hi >= 0 ? hex_digit(s[i + 2]) : -1;
+            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+                free(out);
+                return NULL;
+            }
+            out[o++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else {
+            out[o++] = (plus_is_space && s[i] == '+') ? ' ' : s[i];
+        }
+    }
+    out[o] = '\0';
+    if (!utf8_valid(out, o)) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* Splits the raw path into decoded segments; false when malformed. */
+static bool split_path(const char *path, size_t len, char **segments, int *count)
+{
+    *count = 0;
+    if (len == 0 || path[0] != '/')
+        return false;
+    size_t start = 1;
+    if (len == 1)
+        return true;
+    for (size_t i = 1; i <= len; i++) {
+        if (i == len || path[i] == '/') {
+            if (*count >= MAX_SEGMENTS)
+                return false;
+            segments[*count] = percent_decode(path + start, i - start, false);
+            if (segments[*count] == NULL)
+                return false;
+            (*count)++;
+            start = i + 1;
+        }
+    }
+    /* A trailing slash leaves an empty last segment; /accounts/ is /accounts. */
+    if (*count > 0 && segments[*count - 1][0] == '\0') {
+        free(segments[--(*count)]);
+    }
+    return true;
+}
+
+static bool parse_query(struct request *req, const char *query)
+{
+    const char *p = query;
+    while (p && *p) {
+        const char *amp = strchr(p, '&');
+        size_t len = amp ? (size_t)(amp - p) : strlen(p);
+        if (len > 0) {
+            const char *eq = memchr(p, '=', len);
+            size_t name_len = eq ? (size_t)(eq - p) : len;
+            char *name = percent_decode(p, name_len, true);
+            char *value = eq ? percent_decode(eq + 1, len - name_len - 1, true) : xstrdup("");
+            if (name == NULL || value == NULL) {
+                free(name);
+                free(value);
+                http_reply_problem(req, PROBLEM_BAD_REQUEST,
+                                   "The query string is malformed (bad percent-encoding or not UTF-8).");
+                return false;
+            }
+            if (http_query(req, name) != NULL || req->query_count >= HTTP_MAX_QUERY_PARAMS) {
+                http_field_error(req, name, "is given more than once");
+                free(name);
+                free(value);
+                http_reply_problem(req, PROBLEM_BAD_REQUEST, "A query parameter is repeated.");
+                return false;
+            }
+            req->query[req->query_count].name = name;
+            req->query[req->query_count].value = value;
+            req->query_count++;
+        }
+        p = amp ? amp + 1 : NULL;
+    }
+    return true;
+}
+
+static bool query_allowed(const struct route *route, const char *name)
+{
+    size_t len = strlen(name);
+    const char *p = route->query_params;
+    while ((p = strstr(p, name)) != NULL) {
+        bool starts = p == route->query_params || p[-1] == ' ';
+        bool ends = p[len] == '\0' || p[len] == ' ';
+        if (starts && ends)
+            return true;
+        p += len;
+    }
+    return false;
+}
+
+static bool check_query_names(struct request *req)
+{
+    for (int i = 0; i < req->query_count; i++)
+        if (!query_allowed(req->route, req->query[i].name))
+            http_field_error(req, req->query[i].name, "is not a query parameter of this endpoint");
+    if (req->error_count == 0)
+        return true;
+    http_reply_problem(req, PROBLEM_BAD_REQUEST, "Unknown query parameters.");
+    return false;
+}
+
+/* Parses an entity tag list; returns the first version found, 0 when the
+ * header is present but names no version of ours, -1 when absent. */
+static int64_t parse_etag_header(const char *value, bool allow_weak, bool *any)
+{
+    *any = false;
+    if (value == NULL)
+        return -1;
+    const char *p = value;
+    while (*p) {
+        while (*p == ' ' || *p == ',' || *p == '\t')
+            p++;
+        if (*p == '*') {
+            *any = true;
+            return 0;
+        }
+        bool weak = strncmp(p, "W/", 2) == 0;
+        if (weak)
+            p += 2;
+        if (*p != '"')
+            return 0;
+        const char *end = strchr(p + 1, '"');
+        if (end == NULL)
+            return 0;
+        char tag[24];
+        size_t len = (size_t)(end - p - 1);
+        int64_t version;
+        if (len < sizeof tag && (!weak || allow_weak)) {
+            memcpy(tag, p + 1, len);
+            tag[len] = '\0';
+            if (parse_id(tag, &version))
+                return version;
+        }
+        p = end + 1;
+    }
+    return 0;
+}
+
+static bool media_type_is(const char *content_type, const char *expected)
+{
+    size_t n = strlen(expected);
+    if (strncasecmp(content_type, expected, n) != 0)
+        return false;
+    const char *rest = content_type + n;
+    while (*rest == ' ')
+        rest++;
+    if (*rest == '\0')
+        return true;
+    if (*rest != ';')
+        return false;
+    rest++;
+    while (*rest == ' ')
+        rest++;
+    return strncasecmp(rest, "charset=utf-8", 13) == 0 || strncasecmp(rest, "charset=\"utf-8\"", 15) == 0;
+}
+
+/* Size, media type and JSON syntax of the body. */
+static bool read_body(struct request *req, const struct _u_request *u_req)
+{
+    const char *length = header(u_req, "Content-Length");
+    long declared = 0;
+    if ((length && parse_int_range(length, 0, 1L << 40, &declared) && declared > HTTP_MAX_BODY) ||
+        u_req->binary_body_length > HTTP_MAX_BODY) {
+        http_reply_problem(req, PROBLEM_PAYLOAD_TOO_LARGE, "The body is larger than 1 MiB (1048576 bytes).");
+        return false;
+    }
+    size_t size = u_req->binary_body_length;
+    if (req->route->body == BODY_NONE) {
+        if (size > 0) {
+            http_reply_problem(req, PROBLEM_BAD_REQUEST, "This endpoint takes no body.");
+            return false;
+        }
+        return true;
+    }
+    const char *type = header(u_req, "Content-Type");
+    bool json = type && (media_type_is(type, "application/json") ||
+                         (req->route->body == BODY_PATCH && media_type_is(type, "application/merge-patch+json")));
+    if (!json) {
+        http_reply_problem(req, PROBLEM_UNSUPPORTED_MEDIA_TYPE,
+                           req->route->body == BODY_PATCH
+                               ? "Send the body as application/json or application/merge-patch+json (UTF-8)."
+                               : "Send the body as application/json (UTF-8).");
+        return false;
+    }
+    if (size == 0) {
+        http_reply_problem(req, PROBLEM_BAD_REQUEST, "The body is empty; send a JSON document.");
+        return false;
+    }
+    json_error_t error;
+    req->body = json_loadb(u_req->binary_body, size, JSON_REJECT_DUPLICATES, &error);
+    if (req->body == NULL) {
+        char detail[300];
+        snprintf(detail, sizeof detail, "The body is not valid JSON: %s (line %d, column %d).", error.text,
+                 error.line, error.column);
+        http_reply_problem(req, PROBLEM_BAD_REQUEST, detail);
+        return false;
+    }
+    return true;
+}
+
+static bool read_token(struct request *req, const struct _u_request *u_req)
+{
+    req->auth.request_id = req->request_id;
+    req->auth.admin_only = req->route->access == ACCESS_ADMIN;
+    if (req->route->access == ACCESS_PUBLIC)
+        return true;
+    const char *authz = header(u_req, "Authorization");
+    if (authz == NULL || strncasecmp(authz, "Bearer ", 7) != 0 || !token_hash(authz + 7, req->token_hash)) {
+        http_reply_problem(req, PROBLEM_UNAUTHORIZED, "Send an API token as Authorization: Bearer <token>.");
+        return false;
+    }
+    req->auth.token_hash = req->token_hash;
+    return true;
+}
+
+static void request_cleanup(struct request *req, char **segments, int segment_count)
+{
+    for (int i = 0; i < segment_count; i++)
+        free(segments[i]);
+    for (int i = 0; i < req->query_count; i++) {
+        free(req->query[i].name);
+        free(req->query[i].value);
+    }
+    for (int i = 0; i < req->error_count; i++) {
+        free(req->errors[i].field);
+        free(req->errors[i].message);
+    }
+    for (int i = 0; i < req->header_count; i++) {
+        free(req->headers[i].name);
+        free(req->headers[i].value);
+    }
+    json_decref(req->body);
+    free(req->reply_body);
+}
+
+static void send_reply(struct request *req, struct _u_response *u_resp)
+{
+    u_resp->status = req->status;
+    u_map_put(u_resp->map_header, "X-Request-Id", req->request_id);
+    if (req->content_type)
+        u_map_put(u_resp->map_header, "Content-Type", req->content_type);
+    for (int i = 0; i < req->header_count; i++)
+        u_map_put(u_resp->map_header, req->headers[i].name, req->headers[i].value);
+    if (req->reply_body && strcmp(req->method, "HEAD") != 0) {
+        /* Hand our buffer to Ulfius instead of copying it. */
+        u_resp->binary_body = req->reply_body;
+        u_resp->binary_body_length = req->reply_length;
+        req->reply_body = NULL;
+    }
+}
+
+int dispatch_request(const struct _u_request *u_req, struct _u_response *u_resp, void *user_data)
+{
+    (void)user_data;
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    struct request req;
+    memset(&req, 0, sizeof req);
+    req.method = u_req->http_verb;
+    req.if_match = -1;
+    req.if_none_match = -1;
+    set_request_id(&req, header(u_req, "X-Request-Id"));
+
+    char *segments[MAX_SEGMENTS];
+    int segment_count = 0;
+    const char *url = u_req->http_url ? u_req->http_url : "/";
+    const char *question = strchr(url, '?');
+    size_t path_len = question ? (size_t)(question - url) : strlen(url);
+    const char *route_name = "-";
+    char allow[64];
+
+    if (!split_path(url, path_len, segments, &segment_count)) {
+        http_reply_problem(&req, PROBLEM_NOT_FOUND, "No such path.");
+        goto out;
+    }
+    switch (router_match(req.method, segments, segment_count, &req.route, req.path_params, &req.path_param_count,
+                         allow, sizeof allow)) {
+    case ROUTE_NO_PATH:
+        http_reply_problem(&req, PROBLEM_NOT_FOUND, "No such path.");
+        goto out;
+    case ROUTE_NO_METHOD:
+        http_header(&req, "Allow", allow);
+        http_reply_problem(&req, PROBLEM_METHOD_NOT_ALLOWED, "This path does not take this method; see Allow.");
+        goto out;
+    case ROUTE_FOUND:
+        break;
+    }
+    route_name = req.route->pattern;
+    if (!read_body(&req, u_req) || !parse_query(&req, question ? question + 1 : NULL) || !check_query_names(&req) ||
+        !read_token(&req, u_req))
+        goto out;
+    bool any;
+    req.if_match = parse_etag_header(header(u_req, "If-Match"), false, &any);
+    req.if_match_any = any;
+    if (any)
+        req.if_match = -1; /* "*": the resource must exist, which the handler checks anyway */
+    req.if_none_match = parse_etag_header(header(u_req, "If-None-Match"), true, &any);
+    req.if_none_match_any = any;
+    req.idempotency_key = header(u_req, "Idempotency-Key");
+    req.accept = header(u_req, "Accept");
+    req.route->handler(&req);
+    if (req.status == 0) {
+        log_error(req.request_id, "handler for %s %s set no reply", req.method, route_name);
+        http_reply_problem(&req, PROBLEM_INTERNAL, NULL);
+    }
+out:
+    send_reply(&req, u_resp);
+    log_access(req.request_id, req.method, route_name, req.status, elapsed_us(&start));
+    for (int i = 0; i < req.path_param_count; i++)
+        req.path_params[i] = NULL; /* they point into segments */
+    request_cleanup(&req, segments, segment_count);
+    return U_CALLBACK_COMPLETE;
+}

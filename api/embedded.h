@@ -1,0 +1,19 @@
+/* Files compiled into the binary (see scripts/embed.sh): the migrations
+ * and the OpenAPI document. */
+#ifndef EMBEDDED_H
+#define EMBEDDED_H
+#include <stddef.h>
+
+struct embedded_file {
+    const char *name; /* repository path, e.g. "db/migrations/0001_foundation.sql" */
+    const unsigned char *data;
+    size_t size;
+};
+
+/* Terminated by an entry whose name is NULL. */
+extern const struct embedded_file embedded_files[];
+
+/* The file with this repository path, or NULL. */
+const struct embedded_file *embedded_find(const char *name);
+
+#endif

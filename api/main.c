@@ -1,0 +1,70 @@
+/* crm-api: serve | migrate | create-admin --name N --email E */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "server.h"
+#include "store/store.h"
+
+static int usage(void)
+{
+    fputs("usage: crm-api [serve | migrate | create-admin --name NAME --email EMAIL]\n", stderr);
+    return 2;
+}
+
+static int create_admin(const struct config *cfg, int argc, char **argv)
+{
+    const char *name = NULL, *email = NULL;
+    for (int i = 2; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--name") == 0)
+            name = argv[i + 1];
+        else if (strcmp(argv[i], "--email") == 0)
+            email = argv[i + 1];
+        else
+            return usage();
+    }
+    if (name == NULL || email == NULL || argc % 2 != 0)
+        return usage();
+    if (!store_migrate(cfg->database_url))
+        return 1;
+    char *error = NULL;
+    char *token = store_create_admin(cfg->database_url, name, email, &error);
+    if (token == NULL) {
+        fprintf(stderr, "crm-api: cannot create the admin: %s\n", error ? error : "unknown error");
+        free(error);
+        return 1;
+    }
+    printf("%s\n", token);
+    free(token);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *command = argc > 1 ? argv[1] : "serve";
+    if (strcmp(command, "serve") != 0 && strcmp(command, "migrate") != 0 && strcmp(command, "create-admin") != 0)
+        return usage();
+    struct config cfg;
+    if (!config_load(&cfg))
+        return 1;
+    log_init(cfg.log_level, cfg.log_json);
+    int status;
+    if (strcmp(command, "migrate") == 0) {
+        status = store_migrate(cfg.database_url) ? 0 : 1;
+    } else if (strcmp(command, "create-admin") == 0) {
+        status = create_admin(&cfg, argc, argv);
+    } else if (argc > 2) {
+        status = usage();
+    } else if (!store_migrate(cfg.database_url)) {
+        log_error(NULL, "migrations failed; not serving");
+        status = 1;
+    } else {
+        store_open(cfg.database_url, cfg.db_pool_size);
+        status = server_run(&cfg);
+        store_close();
+    }
+    log_close();
+    return status;
+}

@@ -1,0 +1,168 @@
+/* /accounts: the customers deals are made with. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "resources/resources.h"
+#include "store/accounts.h"
+#include "util/text.h"
+#include "validate.h"
+
+#define READ_ONLY(name) {name, FIELD_READ_ONLY, 0, 0, false, false, NULL}
+
+static const struct field_spec account_fields[] = {
+    {"name", FIELD_TEXT, 1, 200, false, true, NULL},
+    {"source_id", FIELD_ID, 0, 0, true, false, NULL},
+    {"owner_id", FIELD_ID, 0, 0, false, false, NULL},
+    {"website", FIELD_TEXT, 0, 500, true, false, NULL},
+    {"phone", FIELD_TEXT, 0, 500, true, false, NULL},
+    {"notes", FIELD_TEXT, 0, 10000, true, false, NULL},
+    {"external_id", FIELD_TEXT, 1, 200, true, false, NULL},
+    READ_ONLY("id"),
+    READ_ONLY("created_at"),
+    READ_ONLY("updated_at"),
+    READ_ONLY("version"),
+    READ_ONLY("deleted_at"),
+    {NULL, FIELD_TEXT, 0, 0, false, false, NULL},
+};
+
+/* PUT by external id: the external id is in the path, not the body. */
+static const struct field_spec account_replace_fields[] = {
+    {"name", FIELD_TEXT, 1, 200, false, true, NULL},
+    {"source_id", FIELD_ID, 0, 0, true, false, NULL},
+    {"owner_id", FIELD_ID, 0, 0, false, false, NULL},
+    {"website", FIELD_TEXT, 0, 500, true, false, NULL},
+    {"phone", FIELD_TEXT, 0, 500, true, false, NULL},
+    {"notes", FIELD_TEXT, 0, 10000, true, false, NULL},
+    READ_ONLY("external_id"),
+    READ_ONLY("id"),
+    READ_ONLY("created_at"),
+    READ_ONLY("updated_at"),
+    READ_ONLY("version"),
+    READ_ONLY("deleted_at"),
+    {NULL, FIELD_TEXT, 0, 0, false, false, NULL},
+};
+
+void accounts_list(struct request *req)
+{
+    struct account_filter f = {0};
+    int64_t owner_id, source_id;
+    bool has_owner, has_source;
+    char owner_text[24], source_text[24];
+    bool ok = http_query_limit(req, &f.limit) & http_query_cursor(req, "accounts", (char **)&f.after) &
+              http_query_id(req, "owner_id", &owner_id, &has_owner) &
+              http_query_id(req, "source_id", &source_id, &has_source) &
+              http_query_timestamp(req, "updated_since", &f.updated_since) &
+              http_query_bool(req, "include_deleted", &f.include_deleted);
+    int64_t after_id;
+    if (ok && f.after && !parse_id(f.after, &after_id)) {
+        http_field_error(req, "cursor", "is not a cursor from this list; use next_cursor as given");
+        ok = false;
+    }
+    f.q = http_query(req, "q");
+    if (f.q && utf8_length(f.q) > 200) {
+        http_field_error(req, "q", "must be at most 200 characters long");
+        ok = false;
+    }
+    f.external_id = http_query(req, "external_id");
+    if (!ok) {
+        free((char *)f.after);
+        http_reply_query_errors(req);
+        return;
+    }
+    if (has_owner) {
+        snprintf(owner_text, sizeof owner_text, "%lld", (long long)owner_id);
+        f.owner_id = owner_text;
+    }
+    if (has_source) {
+        snprintf(source_text, sizeof source_text, "%lld", (long long)source_id);
+        f.source_id = source_text;
+    }
+    struct store_result res;
+    store_result_init(&res);
+    store_account_list(&req->auth, &f, &res);
+    http_reply_list_result(req, &res, "accounts");
+    store_result_cleanup(&res);
+    free((char *)f.after);
+}
+
+void accounts_create(struct request *req)
+{
+    if (!http_require_object(req))
+        return;
+    if (!validate_body(req, account_fields, VALIDATE_CREATE)) {
+        http_reply_problem(req, PROBLEM_VALIDATION, "The account has invalid fields.");
+        return;
+    }
+    char *json = validate_dump(req->body);
+    struct store_result res;
+    store_result_init(&res);
+    store_account_create(&req->auth, json, &res);
+    http_reply_result(req, 201, &res, "/accounts");
+    store_result_cleanup(&res);
+    free(json);
+}
+
+void accounts_get(struct request *req)
+{
+    int64_t id;
+    if (!http_path_id(req, 0, &id))
+        return;
+    struct store_result res;
+    store_result_init(&res);
+    store_account_get(&req->auth, id, &res);
+    http_reply_result(req, 200, &res, NULL);
+    store_result_cleanup(&res);
+}
+
+void accounts_patch(struct request *req)
+{
+    int64_t id;
+    if (!http_path_id(req, 0, &id) || !http_require_object(req))
+        return;
+    if (!validate_body(req, account_fields, VALIDATE_PATCH)) {
+        http_reply_problem(req, PROBLEM_VALIDATION, "The patch has invalid fields.");
+        return;
+    }
+    char *json = validate_dump(req->body);
+    struct store_result res;
+    store_result_init(&res);
+    store_account_patch(&req->auth, id, json, req->if_match, &res);
+    http_reply_result(req, 200, &res, NULL);
+    store_result_cleanup(&res);
+    free(json);
+}
+
+void accounts_upsert(struct request *req)
+{
+    const char *external_id = http_path(req, 0);
+    if (!http_require_object(req))
+        return;
+    size_t len = utf8_length(external_id);
+    if (len < 1 || len > 200)
+        http_field_error(req, "external_id", "must be 1 to 200 characters long");
+    if (!validate_body(req, account_replace_fields, VALIDATE_REPLACE) || req->error_count > 0) {
+        http_reply_problem(req, PROBLEM_VALIDATION, "The account has invalid fields.");
+        return;
+    }
+    char *json = validate_dump(req->body);
+    struct store_result res;
+    store_result_init(&res);
+    store_account_upsert(&req->auth, external_id, json, req->if_match, &res);
+    http_reply_result(req, res.created ? 201 : 200, &res, "/accounts");
+    store_result_cleanup(&res);
+    free(json);
+}
+
+void accounts_delete(struct request *req)
+{
+    int64_t id;
+    if (!http_path_id(req, 0, &id))
+        return;
+    struct store_result res;
+    store_result_init(&res);
+    if (store_account_delete(&req->auth, id, req->if_match, &res) == STORE_OK)
+        http_reply_empty(req, 204);
+    else
+        http_reply_store_error(req, &res);
+    store_result_cleanup(&res);
+}

@@ -1,0 +1,179 @@
+/* /lookups: the drop-down lists an administrator curates. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "resources/resources.h"
+#include "store/lookups.h"
+#include "validate.h"
+
+#define COMMON_FIELDS(required_label)                                                                                 \
+    {"label", FIELD_TEXT, 1, 100, false, required_label, NULL},                                                       \
+        {"position", FIELD_INTEGER, -1000000, 1000000, false, false, NULL},                                          \
+        {"active", FIELD_BOOLEAN, 0, 0, false, false, NULL}, {"is_default", FIELD_BOOLEAN, 0, 0, false, false, NULL}, \
+        {"id", FIELD_READ_ONLY, 0, 0, false, false, NULL}, {"created_at", FIELD_READ_ONLY, 0, 0, false, false, NULL}, \
+        {"updated_at", FIELD_READ_ONLY, 0, 0, false, false, NULL},                                                    \
+        {"version", FIELD_READ_ONLY, 0, 0, false, false, NULL}
+#define END_FIELDS {NULL, FIELD_TEXT, 0, 0, false, false, NULL}
+
+static const struct field_spec status_fields[] = {
+    COMMON_FIELDS(true), {"probability", FIELD_INTEGER, 0, 100, true, false, NULL}, END_FIELDS};
+static const struct field_spec forecast_fields[] = {
+    COMMON_FIELDS(true), {"include_in_forecast", FIELD_BOOLEAN, 0, 0, false, false, NULL}, END_FIELDS};
+static const struct field_spec product_fields[] = {
+    COMMON_FIELDS(true), {"unit_price", FIELD_MONEY, 0, 0, true, false, NULL}, END_FIELDS};
+static const struct field_spec plain_fields[] = {COMMON_FIELDS(true), END_FIELDS};
+
+static const struct lookup_table {
+    const char *name;
+    const char *extra; /* its extra attribute, or NULL */
+    const struct field_spec *fields;
+} tables[] = {
+    {"opportunity-status", "probability", status_fields},
+    {"opportunity-forecast", "include_in_forecast", forecast_fields},
+    {"opportunity-loss-reason", NULL, plain_fields},
+    {"product", "unit_price", product_fields},
+    {"source", NULL, plain_fields},
+};
+
+/* The table named by the first path parameter; replies 404 when unknown. */
+static const struct lookup_table *path_table(struct request *req)
+{
+    const char *name = http_path(req, 0);
+    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++)
+        if (strcmp(tables[i].name, name) == 0)
+            return &tables[i];
+    http_reply_problem(req, PROBLEM_NOT_FOUND,
+                       "No such lookup table; see GET /lookups for opportunity-status, opportunity-forecast, "
+                       "opportunity-loss-reason, product and source.");
+    return NULL;
+}
+
+void lookups_tables(struct request *req)
+{
+    json_t *data = json_array();
+    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+        char url[64];
+        snprintf(url, sizeof url, "/lookups/%s", tables[i].name);
+        json_t *extras = json_array();
+        if (tables[i].extra)
+            json_array_append_new(extras, json_string(tables[i].extra));
+        json_array_append_new(data, json_pack("{s:s, s:s, s:o}", "name", tables[i].name, "items_url", url,
+                                              "extra_fields", extras));
+    }
+    json_t *doc = json_pack("{s:o, s:n}", "data", data, "next_cursor");
+    char *text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    http_reply_take(req, 200, "application/json; charset=utf-8", text, strlen(text));
+}
+
+/* List keys are "position,id"; a cursor must carry exactly that. */
+static bool valid_lookup_key(const char *key)
+{
+    const char *comma = strchr(key, ',');
+    if (comma == NULL || comma == key)
+        return false;
+    for (const char *p = key; p < comma; p++)
+        if (!((*p >= '0' && *p <= '9') || (p == key && *p == '-')))
+            return false;
+    if (comma - key > 10 || strlen(comma + 1) > 19 || comma[1] == '\0')
+        return false;
+    for (const char *p = comma + 1; *p; p++)
+        if (*p < '0' || *p > '9')
+            return false;
+    return true;
+}
+
+void lookups_list(struct request *req)
+{
+    const struct lookup_table *table = path_table(req);
+    if (table == NULL)
+        return;
+    int limit;
+    char *after = NULL;
+    bool active = false;
+    bool ok = http_query_limit(req, &limit) & http_query_cursor(req, "lookups", &after) &
+              http_query_bool(req, "active", &active);
+    if (ok && after && !valid_lookup_key(after)) {
+        http_field_error(req, "cursor", "is not a cursor from this list; use next_cursor as given");
+        ok = false;
+    }
+    if (!ok) {
+        free(after);
+        http_reply_query_errors(req);
+        return;
+    }
+    const char *active_text = http_query(req, "active") ? (active ? "t" : "f") : NULL;
+    struct store_result res;
+    store_result_init(&res);
+    store_lookup_list(&req->auth, table->name, active_text, after, limit, &res);
+    http_reply_list_result(req, &res, "lookups");
+    store_result_cleanup(&res);
+    free(after);
+}
+
+void lookups_create(struct request *req)
+{
+    const struct lookup_table *table = path_table(req);
+    if (table == NULL || !http_require_object(req))
+        return;
+    if (!validate_body(req, table->fields, VALIDATE_CREATE)) {
+        http_reply_problem(req, PROBLEM_VALIDATION, "The item has invalid fields.");
+        return;
+    }
+    char *json = validate_dump(req->body);
+    char location[64];
+    snprintf(location, sizeof location, "/lookups/%s", table->name);
+    struct store_result res;
+    store_result_init(&res);
+    store_lookup_create(&req->auth, table->name, json, &res);
+    http_reply_result(req, 201, &res, location);
+    store_result_cleanup(&res);
+    free(json);
+}
+
+void lookups_get(struct request *req)
+{
+    const struct lookup_table *table = path_table(req);
+    int64_t id;
+    if (table == NULL || !http_path_id(req, 1, &id))
+        return;
+    struct store_result res;
+    store_result_init(&res);
+    store_lookup_get(&req->auth, table->name, id, &res);
+    http_reply_result(req, 200, &res, NULL);
+    store_result_cleanup(&res);
+}
+
+void lookups_patch(struct request *req)
+{
+    const struct lookup_table *table = path_table(req);
+    int64_t id;
+    if (table == NULL || !http_path_id(req, 1, &id) || !http_require_object(req))
+        return;
+    if (!validate_body(req, table->fields, VALIDATE_PATCH)) {
+        http_reply_problem(req, PROBLEM_VALIDATION, "The patch has invalid fields.");
+        return;
+    }
+    char *json = validate_dump(req->body);
+    struct store_result res;
+    store_result_init(&res);
+    store_lookup_patch(&req->auth, table->name, id, json, req->if_match, &res);
+    http_reply_result(req, 200, &res, NULL);
+    store_result_cleanup(&res);
+    free(json);
+}
+
+void lookups_delete(struct request *req)
+{
+    const struct lookup_table *table = path_table(req);
+    int64_t id;
+    if (table == NULL || !http_path_id(req, 1, &id))
+        return;
+    struct store_result res;
+    store_result_init(&res);
+    if (store_lookup_delete(&req->auth, table->name, id, req->if_match, &res) == STORE_OK)
+        http_reply_empty(req, 204);
+    else
+        http_reply_store_error(req, &res);
+    store_result_cleanup(&res);
+}

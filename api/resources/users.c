@@ -1,0 +1,110 @@
+/* /users: the people who use the API; salespeople are users. */
+#include <stdlib.h>
+
+#include "resources/resources.h"
+#include "store/users.h"
+#include "validate.h"
+
+static const char *const roles[] = {"admin", "member", NULL};
+
+static const struct field_spec user_fields[] = {
+    {"name", FIELD_TEXT, 1, 200, false, true, NULL},
+    {"email", FIELD_EMAIL, 3, 254, false, true, NULL},
+    {"role", FIELD_CHOICE, 0, 0, false, false, roles},
+    {"active", FIELD_BOOLEAN, 0, 0, false, false, NULL},
+    {"id", FIELD_READ_ONLY, 0, 0, false, false, NULL},
+    {"created_at", FIELD_READ_ONLY, 0, 0, false, false, NULL},
+    {"updated_at", FIELD_READ_ONLY, 0, 0, false, false, NULL},
+    {"version", FIELD_READ_ONLY, 0, 0, false, false, NULL},
+    {NULL, FIELD_TEXT, 0, 0, false, false, NULL},
+};
+
+/* Email is fixed once created: it identifies the person to other systems. */
+static const struct field_spec user_patch_fields[] = {
+    {"name", FIELD_TEXT, 1, 200, false, false, NULL},
+    {"role", FIELD_CHOICE, 0, 0, false, false, roles},
+    {"active", FIELD_BOOLEAN, 0, 0, false, false, NULL},
+    {"email", FIELD_READ_ONLY, 0, 0, false, false, NULL},
+    {"id", FIELD_READ_ONLY, 0, 0, false, false, NULL},
+    {"created_at", FIELD_READ_ONLY, 0, 0, false, false, NULL},
+    {"updated_at", FIELD_READ_ONLY, 0, 0, false, false, NULL},
+    {"version", FIELD_READ_ONLY, 0, 0, false, false, NULL},
+    {NULL, FIELD_TEXT, 0, 0, false, false, NULL},
+};
+
+void users_list(struct request *req)
+{
+    int limit;
+    char *after = NULL;
+    bool active = false;
+    bool ok = http_query_limit(req, &limit) & http_query_cursor(req, "users", &after) &
+              http_query_bool(req, "active", &active);
+    if (!ok) {
+        free(after);
+        http_reply_query_errors(req);
+        return;
+    }
+    const char *active_text = http_query(req, "active") ? (active ? "t" : "f") : NULL;
+    struct store_result res;
+    store_result_init(&res);
+    store_user_list(&req->auth, active_text, after, limit, &res);
+    http_reply_list_result(req, &res, "users");
+    store_result_cleanup(&res);
+    free(after);
+}
+
+void users_create(struct request *req)
+{
+    if (!http_require_object(req))
+        return;
+    if (!validate_body(req, user_fields, VALIDATE_CREATE)) {
+        http_reply_problem(req, PROBLEM_VALIDATION, "The user has invalid fields.");
+        return;
+    }
+    char *json = validate_dump(req->body);
+    struct store_result res;
+    store_result_init(&res);
+    store_user_create(&req->auth, json, &res);
+    http_reply_result(req, 201, &res, "/users");
+    store_result_cleanup(&res);
+    free(json);
+}
+
+void users_me(struct request *req)
+{
+    struct store_result res;
+    store_result_init(&res);
+    store_user_get(&req->auth, 0, &res);
+    http_reply_result(req, 200, &res, NULL);
+    store_result_cleanup(&res);
+}
+
+void users_get(struct request *req)
+{
+    int64_t id;
+    if (!http_path_id(req, 0, &id))
+        return;
+    struct store_result res;
+    store_result_init(&res);
+    store_user_get(&req->auth, id, &res);
+    http_reply_result(req, 200, &res, NULL);
+    store_result_cleanup(&res);
+}
+
+void users_patch(struct request *req)
+{
+    int64_t id;
+    if (!http_path_id(req, 0, &id) || !http_require_object(req))
+        return;
+    if (!validate_body(req, user_patch_fields, VALIDATE_PATCH)) {
+        http_reply_problem(req, PROBLEM_VALIDATION, "The patch has invalid fields.");
+        return;
+    }
+    char *json = validate_dump(req->body);
+    struct store_result res;
+    store_result_init(&res);
+    store_user_patch(&req->auth, id, json, req->if_match, &res);
+    http_reply_result(req, 200, &res, NULL);
+    store_result_cleanup(&res);
+    free(json);
+}

@@ -1,0 +1,38 @@
+/* The route table. Literal segments are listed before parameters that
+ * could match them (/users/me before /users/:id). */
+#include "resources/resources.h"
+#include "router.h"
+
+#define LIST "limit cursor"
+
+const struct route routes[] = {
+    {"GET", "/healthz", ACCESS_PUBLIC, BODY_NONE, "", health_live},
+    {"GET", "/readyz", ACCESS_PUBLIC, BODY_NONE, "", health_ready},
+    {"GET", "/openapi.yaml", ACCESS_PUBLIC, BODY_NONE, "", openapi_document},
+
+    {"GET", "/users", ACCESS_USER, BODY_NONE, LIST " active", users_list},
+    {"POST", "/users", ACCESS_ADMIN, BODY_JSON, "", users_create},
+    {"GET", "/users/me", ACCESS_USER, BODY_NONE, "", users_me},
+    {"GET", "/users/:id", ACCESS_USER, BODY_NONE, "", users_get},
+    {"PATCH", "/users/:id", ACCESS_ADMIN, BODY_PATCH, "", users_patch},
+    {"GET", "/users/:id/tokens", ACCESS_USER, BODY_NONE, LIST, tokens_list},
+    {"POST", "/users/:id/tokens", ACCESS_USER, BODY_JSON, "", tokens_create},
+    {"DELETE", "/tokens/:id", ACCESS_USER, BODY_NONE, "", tokens_revoke},
+
+    {"GET", "/lookups", ACCESS_USER, BODY_NONE, "", lookups_tables},
+    {"GET", "/lookups/:table", ACCESS_USER, BODY_NONE, LIST " active", lookups_list},
+    {"POST", "/lookups/:table", ACCESS_ADMIN, BODY_JSON, "", lookups_create},
+    {"GET", "/lookups/:table/:id", ACCESS_USER, BODY_NONE, "", lookups_get},
+    {"PATCH", "/lookups/:table/:id", ACCESS_ADMIN, BODY_PATCH, "", lookups_patch},
+    {"DELETE", "/lookups/:table/:id", ACCESS_ADMIN, BODY_NONE, "", lookups_delete},
+
+    {"GET", "/accounts", ACCESS_USER, BODY_NONE,
+     LIST " q owner_id source_id updated_since external_id include_deleted", accounts_list},
+    {"POST", "/accounts", ACCESS_USER, BODY_JSON, "", accounts_create},
+    {"PUT", "/accounts/by-external-id/:external_id", ACCESS_USER, BODY_JSON, "", accounts_upsert},
+    {"GET", "/accounts/:id", ACCESS_USER, BODY_NONE, "", accounts_get},
+    {"PATCH", "/accounts/:id", ACCESS_USER, BODY_PATCH, "", accounts_patch},
+    {"DELETE", "/accounts/:id", ACCESS_USER, BODY_NONE, "", accounts_delete},
+
+    {NULL, NULL, ACCESS_PUBLIC, BODY_NONE, NULL, NULL},
+};

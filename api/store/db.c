@@ -1,0 +1,402 @@
+#include "store/db.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "util/alloc.h"
+#include "util/strbuf.h"
+
+static const struct db_statement *const all_statements[] = {
+    system_statements, user_statements, token_statements, lookup_statements, account_statements, NULL,
+};
+
+struct pooled_conn {
+    PGconn *conn; /* NULL until first use or after a failure */
+};
+
+static struct {
+    char *url;
+    unsigned size;
+    struct pooled_conn *conns;
+    unsigned *free_stack; /* indexes of idle connections */
+    unsigned free_count;
+    pthread_mutex_t lock;
+    pthread_cond_t available;
+} pool;
+
+#define POOL_WAIT_SECONDS 5
+#define MAX_RETRIES 3
+
+void store_result_init(struct store_result *res)
+{
+    memset(res, 0, sizeof *res);
+}
+
+void store_result_cleanup(struct store_result *res)
+{
+    free(res->body);
+    free(res->next_key);
+    free(res->message);
+    for (int i = 0; i < res->error_count; i++) {
+        free(res->errors[i].field);
+        free(res->errors[i].message);
+    }
+    store_result_init(res);
+}
+
+const char *db_int(char *buf, int64_t value)
+{
+    snprintf(buf, 24, "%lld", (long long)value);
+    return buf;
+}
+
+const char *db_version(char *buf, int64_t if_match)
+{
+    return if_match < 0 ? NULL : db_int(buf, if_match);
+}
+
+bool store_open(const char *database_url, unsigned pool_size)
+{
+    pool.url = xstrdup(database_url);
+    pool.size = pool_size;
+    pool.conns = xcalloc(pool_size, sizeof *pool.conns);
+    pool.free_stack = xcalloc(pool_size, sizeof *pool.free_stack);
+    for (unsigned i = 0; i < pool_size; i++)
+        pool.free_stack[i] = pool_size - 1 - i;
+    pool.free_count = pool_size;
+    pthread_mutex_init(&pool.lock, NULL);
+    pthread_cond_init(&pool.available, NULL);
+    return true;
+}
+
+void store_close(void)
+{
+    for (unsigned i = 0; i < pool.size; i++)
+        if (pool.conns[i].conn)
+            PQfinish(pool.conns[i].conn);
+    free(pool.conns);
+    free(pool.free_stack);
+    free(pool.url);
+    pthread_mutex_destroy(&pool.lock);
+    pthread_cond_destroy(&pool.available);
+    memset(&pool, 0, sizeof pool);
+}
+
+PGconn *db_connect(const char *url, const char *request_id)
+{
+    const char *keys[] = {"dbname", "connect_timeout", "application_name", "options", NULL};
+    const char *values[] = {url, "3", "crm-api",
+                            "-c client_min_messages=warning -c statement_timeout=30000 -c idle_in_transaction_session_timeout=60000 -c TimeZone=UTC",
+                            NULL};
+    PGconn *conn = PQconnectdbParams(keys, values, 1);
+    if (PQstatus(conn) != CONNECTION_OK) {
+        log_warning(request_id, "database connection failed: %s", PQerrorMessage(conn));
+        PQfinish(conn);
+        return NULL;
+    }
+    return conn;
+}
+
+static bool prepare_all(PGconn *conn, const char *request_id)
+{
+    for (int m = 0; all_statements[m]; m++) {
+        for (const struct db_statement *s = all_statements[m]; s->name; s++) {
+            PGresult *r = PQprepare(conn, s->name, s->sql, 0, NULL);
+            bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+            if (!ok)
+                log_error(request_id, "prepare %s failed: %s", s->name, PQresultErrorMessage(r));
+            PQclear(r);
+            if (!ok)
+                return false;
+        }
+    }
+    return PQenterPipelineMode(conn) == 1;
+}
+
+/* Takes an idle connection, connecting it if needed. Returns the pool index
+ * or -1 (pool exhausted for too long, or database unreachable). */
+static int pool_acquire(const char *request_id, enum store_status *why)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += POOL_WAIT_SECONDS;
+    pthread_mutex_lock(&pool.lock);
+    while (pool.free_count == 0) {
+        if (pthread_cond_timedwait(&pool.available, &pool.lock, &deadline) == ETIMEDOUT) {
+            pthread_mutex_unlock(&pool.lock);
+            log_warning(request_id, "no database connection free after %d s", POOL_WAIT_SECONDS);
+            *why = STORE_UNAVAILABLE;
+            return -1;
+        }
+    }
+    int index = (int)pool.free_stack[--pool.free_count];
+    pthread_mutex_unlock(&pool.lock);
+
+    struct pooled_conn *pc = &pool.conns[index];
+    if (pc->conn && PQstatus(pc->conn) != CONNECTION_OK) {
+        PQfinish(pc->conn);
+        pc->conn = NULL;
+    }
+    if (pc->conn == NULL) {
+        pc->conn = db_connect(pool.url, request_id);
+        if (pc->conn && !prepare_all(pc->conn, request_id)) {
+            PQfinish(pc->conn);
+            pc->conn = NULL;
+        }
+    }
+    if (pc->conn == NULL) {
+        pthread_mutex_lock(&pool.lock);
+        pool.free_stack[pool.free_count++] = (unsigned)index;
+        pthread_cond_signal(&pool.available);
+        pthread_mutex_unlock(&pool.lock);
+        *why = STORE_UNAVAILABLE;
+        return -1;
+    }
+    return index;
+}
+
+static void pool_release(int index)
+{
+    pthread_mutex_lock(&pool.lock);
+    pool.free_stack[pool.free_count++] = (unsigned)index;
+    pthread_cond_signal(&pool.available);
+    pthread_mutex_unlock(&pool.lock);
+}
+
+/* Our own SQLSTATEs, raised by the SQL functions in db/migrations. */
+static enum store_status status_of_sqlstate(const char *state)
+{
+    static const struct { const char *state; enum store_status status; } map[] = {
+        {"C4401", STORE_UNAUTHORIZED}, {"C4403", STORE_FORBIDDEN},    {"C4404", STORE_NOT_FOUND},
+        {"C4409", STORE_CONFLICT},     {"C4412", STORE_PRECONDITION}, {"C4422", STORE_INVALID},
+        {"23505", STORE_CONFLICT},     {"23503", STORE_INVALID},      {"23514", STORE_INVALID},
+        {"22001", STORE_INVALID},      {"57014", STORE_UNAVAILABLE},  {"57P01", STORE_UNAVAILABLE},
+        {"53300", STORE_UNAVAILABLE},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(map[i].state, state) == 0)
+            return map[i].status;
+    if (strncmp(state, "08", 2) == 0)
+        return STORE_UNAVAILABLE;
+    return STORE_ERROR;
+}
+
+static void add_field_error(struct store_result *res, const char *field, const char *message)
+{
+    if (res->error_count >= (int)(sizeof res->errors / sizeof res->errors[0]))
+        return;
+    res->errors[res->error_count].field = xstrdup(field);
+    res->errors[res->error_count].message = xstrdup(message);
+    res->error_count++;
+}
+
+/* Constraint names follow "<table>__<field>__<kind>", so a violation can
+ * name the field without a lookup table. */
+static char *field_of_constraint(const char *constraint)
+{
+    const char *start = constraint ? strstr(constraint, "__") : NULL;
+    if (start == NULL)
+        return NULL;
+    start += 2;
+    const char *end = strstr(start, "__");
+    return end ? xstrndup(start, (size_t)(end - start)) : NULL;
+}
+
+/* Fills res from a failed result. Our functions put a JSON array of
+ * {field, message} in DETAIL for 422, and a count in HINT for 409. */
+static void describe_error(const PGresult *r, struct store_result *res, const char *request_id)
+{
+    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    const char *message = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+    const char *detail = PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL);
+    const char *hint = PQresultErrorField(r, PG_DIAG_MESSAGE_HINT);
+    const char *constraint = PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME);
+    res->status = status_of_sqlstate(state ? state : "XX000");
+
+    if (state && state[0] == 'C' && state[1] == '4') {
+        free(res->message);
+        res->message = xstrdup(message);
+        if (detail && detail[0] == '[') {
+            json_t *list = json_loads(detail, 0, NULL);
+            size_t i;
+            json_t *item;
+            json_array_foreach(list, i, item)
+            {
+                add_field_error(res, json_string_value(json_object_get(item, "field")),
+                                json_string_value(json_object_get(item, "message")));
+            }
+            json_decref(list);
+        }
+        if (hint)
+            res->count = strtoll(hint, NULL, 10);
+        return;
+    }
+    char *field = field_of_constraint(constraint);
+    switch (res->status) {
+    case STORE_CONFLICT:
+        res->message = xasprintf("Another record already has this %s.", field ? field : "value");
+        if (field)
+            add_field_error(res, field, "is already taken");
+        break;
+    case STORE_INVALID:
+        res->message = xstrdup("A value was refused by the database.");
+        add_field_error(res, field ? field : "body",
+                        strcmp(state, "23503") == 0 ? "refers to a record that does not exist" : "is not allowed");
+        break;
+    case STORE_UNAVAILABLE:
+        log_warning(request_id, "database unavailable: %s", message ? message : "?");
+        break;
+    default:
+        log_error(request_id, "database error %s: %s", state ? state : "?", message ? message : "?");
+        break;
+    }
+    free(field);
+}
+
+static bool retryable(const PGresult *r)
+{
+    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    return state && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0);
+}
+
+static bool send_all(PGconn *conn, const struct store_auth *auth, const struct db_query *queries, int count)
+{
+    if (auth && auth->token_hash) {
+        const char *params[] = {auth->token_hash, auth->admin_only ? "t" : "f"};
+        if (!PQsendQueryPrepared(conn, "authenticate", 2, params, NULL, NULL, 0))
+            return false;
+    }
+    for (int i = 0; i < count; i++)
+        if (!PQsendQueryPrepared(conn, queries[i].statement, queries[i].nparams, queries[i].params, NULL, NULL, 0))
+            return false;
+    return PQpipelineSync(conn) == 1;
+}
+
+/* Reads every result up to the sync. Keeps the first error and the last
+ * query result. Returns false when the connection broke. */
+static bool read_all(PGconn *conn, int commands, PGresult **last, PGresult **first_error)
+{
+    for (int i = 0; i < commands; i++) {
+        PGresult *r;
+        PGresult *kept = NULL;
+        while ((r = PQgetResult(conn)) != NULL) {
+            if (kept)
+                PQclear(kept);
+            kept = r;
+        }
+        if (kept == NULL)
+            return false;
+        ExecStatusType st = PQresultStatus(kept);
+        if (st == PGRES_FATAL_ERROR && *first_error == NULL) {
+            *first_error = kept;
+        } else if (i == commands - 1 && *first_error == NULL) {
+            *last = kept;
+        } else {
+            PQclear(kept);
+        }
+    }
+    PGresult *sync = PQgetResult(conn);
+    bool ok = sync && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+    PQclear(sync);
+    return ok;
+}
+
+enum store_status db_run(const struct store_auth *auth, const struct db_query *queries, int count, PGresult **last,
+                         struct store_result *res)
+{
+    const char *rid = auth ? auth->request_id : NULL;
+    *last = NULL;
+    enum store_status why = STORE_UNAVAILABLE;
+    int index = pool_acquire(rid, &why);
+    if (index < 0)
+        return res->status = why;
+    PGconn *conn = pool.conns[index].conn;
+    int commands = count + ((auth && auth->token_hash) ? 1 : 0);
+
+    for (int attempt = 1;; attempt++) {
+        PGresult *error = NULL;
+        bool sent = send_all(conn, auth, queries, count);
+        if (!sent || !read_all(conn, commands, last, &error)) {
+            log_warning(rid, "database connection lost: %s", PQerrorMessage(conn));
+            PQclear(error);
+            PQclear(*last);
+            *last = NULL;
+            PQfinish(conn);
+            pool.conns[index].conn = NULL;
+            pool_release(index);
+            return res->status = STORE_UNAVAILABLE;
+        }
+        if (error == NULL) {
+            res->status = STORE_OK;
+            break;
+        }
+        if (retryable(error) && attempt < MAX_RETRIES) {
+            PQclear(error);
+            PQclear(*last);
+            *last = NULL;
+            continue;
+        }
+        describe_error(error, res, rid);
+        PQclear(error);
+        PQclear(*last);
+        *last = NULL;
+        break;
+    }
+    pool_release(index);
+    return res->status;
+}
+
+static int64_t int_value(const PGresult *r, int row, int col)
+{
+    if (PQnfields(r) <= col || PQgetisnull(r, row, col))
+        return 0;
+    return strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+enum store_status db_run_document(const struct store_auth *auth, const struct db_query *query,
+                                  struct store_result *res)
+{
+    PGresult *r;
+    if (db_run(auth, query, 1, &r, res) != STORE_OK)
+        return res->status;
+    if (PQntuples(r) == 0 || PQgetisnull(r, 0, 0)) {
+        res->status = STORE_NOT_FOUND;
+    } else {
+        res->body = xstrdup(PQgetvalue(r, 0, 0));
+        res->version = int_value(r, 0, 1);
+        res->id = int_value(r, 0, 2);
+        res->created = PQnfields(r) > 3 && strcmp(PQgetvalue(r, 0, 3), "t") == 0;
+    }
+    PQclear(r);
+    return res->status;
+}
+
+enum store_status db_run_list(const struct store_auth *auth, const struct db_query *query, int limit,
+                              struct store_result *res)
+{
+    PGresult *r;
+    if (db_run(auth, query, 1, &r, res) != STORE_OK)
+        return res->status;
+    int rows = PQntuples(r);
+    int shown = rows > limit ? limit : rows;
+    struct strbuf data;
+    strbuf_init(&data, SIZE_MAX / 2);
+    strbuf_puts(&data, "[");
+    for (int i = 0; i < shown; i++) {
+        if (i)
+            strbuf_puts(&data, ",");
+        strbuf_append(&data, PQgetvalue(r, i, 0), (size_t)PQgetlength(r, i, 0));
+    }
+    strbuf_puts(&data, "]");
+    res->body = strbuf_take(&data);
+    if (rows > limit && shown > 0)
+        res->next_key = xstrdup(PQgetvalue(r, shown - 1, 1));
+    PQclear(r);
+    return res->status;
+}

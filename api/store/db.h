@@ -1,0 +1,60 @@
+/* Inside the store: the connection pool, the prepared statements and the
+ * pipeline runner. Every request is one round trip: the caller's token
+ * check and the statements of the request go out together in one libpq
+ * pipeline and run in one implicit transaction, so a failed check stops
+ * the rest and a failed write leaves nothing behind. */
+#ifndef STORE_DB_H
+#define STORE_DB_H
+#include <libpq-fe.h>
+
+#include "store/store.h"
+
+struct db_statement {
+    const char *name;
+    const char *sql;
+};
+
+/* The statements of each store module, NULL-terminated; prepared on every
+ * new connection. */
+extern const struct db_statement account_statements[];
+extern const struct db_statement lookup_statements[];
+extern const struct db_statement user_statements[];
+extern const struct db_statement token_statements[];
+extern const struct db_statement system_statements[];
+
+#define DB_MAX_PARAMS 16
+
+struct db_query {
+    const char *statement;
+    int nparams;
+    const char *params[DB_MAX_PARAMS]; /* text values, NULL for SQL NULL */
+};
+
+/* Runs the queries after the caller's authentication (skipped when
+ * auth->token_hash is NULL) in one pipeline. On success *last holds the
+ * last query's result (caller clears it with PQclear). On failure res gets
+ * the status and problem details, and *last is NULL. Serialization
+ * failures and deadlocks are retried. */
+enum store_status db_run(const struct store_auth *auth, const struct db_query *queries, int count,
+                         PGresult **last, struct store_result *res);
+
+/* Convenience for the common shape: one query whose result is zero rows
+ * (STORE_NOT_FOUND) or one row of (body json, version, id). */
+enum store_status db_run_document(const struct store_auth *auth, const struct db_query *query,
+                                  struct store_result *res);
+/* One query returning rows of (document json text, key text); builds the
+ * data array of up to limit rows and next_key when a further row came. */
+enum store_status db_run_list(const struct store_auth *auth, const struct db_query *query, int limit,
+                              struct store_result *res);
+
+/* Opens a connection with the service's session settings; NULL (after a log
+ * line) when the database cannot be reached. */
+PGconn *db_connect(const char *url, const char *request_id);
+
+/* Formats an int64 into buf (at least 24 bytes) and returns buf. */
+const char *db_int(char *buf, int64_t value);
+
+/* The If-Match version as a parameter: NULL when there is no precondition (< 0). */
+const char *db_version(char *buf, int64_t if_match);
+
+#endif

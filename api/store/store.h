@@ -1,0 +1,59 @@
+/* The store: the only code that speaks SQL. Resources call one store
+ * function per request and get back a status and JSON text built by
+ * PostgreSQL; they never see libpq. */
+#ifndef STORE_STORE_H
+#define STORE_STORE_H
+#include <stdbool.h>
+#include <stdint.h>
+
+enum store_status {
+    STORE_OK,
+    STORE_NOT_FOUND,    /* 404 */
+    STORE_UNAUTHORIZED, /* 401: unknown or revoked token, inactive user */
+    STORE_FORBIDDEN,    /* 403: the caller's role forbids it */
+    STORE_CONFLICT,     /* 409: duplicate, in use, racing retry */
+    STORE_PRECONDITION, /* 412: If-Match was stale */
+    STORE_INVALID,      /* 422: the database found invalid fields */
+    STORE_UNAVAILABLE,  /* 503: database unreachable or overloaded */
+    STORE_ERROR,        /* 500: our bug; logged, never shown */
+};
+
+/* Who is calling: the token's SHA-256 (hex) or NULL for public reads. */
+struct store_auth {
+    const char *token_hash;
+    bool admin_only;        /* the route needs an admin */
+    const char *request_id; /* for log lines */
+};
+
+struct store_field_error {
+    char *field;
+    char *message;
+};
+
+struct store_result {
+    enum store_status status;
+    char *body;          /* JSON text (resource, or a list's data array); owned */
+    int64_t version;     /* single resources: for the ETag; 0 when none */
+    int64_t id;          /* created/addressed resource id */
+    bool created;        /* upserts: true when a new row was made */
+    char *next_key;      /* lists: key of the last row when more follow; owned */
+    char *message;       /* conflicts and errors: a sentence for `detail`; owned */
+    long long count;     /* conflicts: how many records refer to the target */
+    struct store_field_error errors[32];
+    int error_count;
+};
+
+void store_result_init(struct store_result *res);
+void store_result_cleanup(struct store_result *res);
+
+/* Opens the pool (connections are made lazily). */
+bool store_open(const char *database_url, unsigned pool_size);
+void store_close(void);
+/* Applies pending migrations under an advisory lock; false on failure. */
+bool store_migrate(const char *database_url);
+/* True when the database answers and every migration is applied. */
+bool store_ready(void);
+/* Creates an admin and a token; prints nothing. Returns a new token string or NULL. */
+char *store_create_admin(const char *database_url, const char *name, const char *email, char **error);
+
+#endif

@@ -1,0 +1,174 @@
+#include "util/text.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "util/alloc.h"
+
+bool utf8_valid(const char *str, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = s[i];
+        size_t n;
+        uint32_t cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if ((c & 0xE0) == 0xC0) {
+            n = 1;
+            cp = c & 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            n = 2;
+            cp = c & 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (n >= len - i) /* the sequence runs past the end */
+            return false;
+        for (size_t k = 1; k <= n; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return false;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+            (cp >= 0xD800 && cp <= 0xDFFF))
+            return false;
+        i += n + 1;
+    }
+    return true;
+}
+
+size_t utf8_length(const char *s)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if ((*p & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
+bool parse_id(const char *s, int64_t *out)
+{
+    long long v;
+    if (s == NULL || *s < '1' || *s > '9' || strlen(s) > 19)
+        return false;
+    for (const char *p = s; *p; p++)
+        if (*p < '0' || *p > '9')
+            return false;
+    errno = 0;
+    v = strtoll(s, NULL, 10);
+    if (errno != 0 || v <= 0)
+        return false;
+    *out = (int64_t)v;
+    return true;
+}
+
+bool parse_int_range(const char *s, long min, long max, long *out)
+{
+    const char *p = s;
+    if (s == NULL || *s == '\0' || strlen(s) > 12)
+        return false;
+    if (*p == '-')
+        p++;
+    if (*p == '\0')
+        return false;
+    for (; *p; p++)
+        if (*p < '0' || *p > '9')
+            return false;
+    errno = 0;
+    long v = strtol(s, NULL, 10);
+    if (errno != 0 || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+char *base64url_encode(const unsigned char *data, size_t len)
+{
+    char *out = xmalloc(len * 4 / 3 + 4);
+    size_t o = 0;
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t v = (uint32_t)data[i] << 16;
+        if (i + 1 < len)
+            v |= (uint32_t)data[i + 1] << 8;
+        if (i + 2 < len)
+            v |= data[i + 2];
+        out[o++] = b64url[(v >> 18) & 63];
+        out[o++] = b64url[(v >> 12) & 63];
+        if (i + 1 < len)
+            out[o++] = b64url[(v >> 6) & 63];
+        if (i + 2 < len)
+            out[o++] = b64url[v & 63];
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static int b64url_value(char c)
+{
+    const char *p = c ? strchr(b64url, c) : NULL;
+    return p ? (int)(p - b64url) : -1;
+}
+
+char *base64url_decode(const char *s, size_t *out_len)
+{
+    size_t len = strlen(s);
+    if (len % 4 == 1)
+        return NULL;
+    char *out = xmalloc(len * 3 / 4 + 2);
+    size_t o = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < len; i++) {
+        int v = b64url_value(s[i]);
+        if (v < 0) {
+            free(out);
+            return NULL;
+        }
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (char)((acc >> bits) & 0xFF);
+        }
+    }
+    out[o] = '\0';
+    if (out_len)
+        *out_len = o;
+    return out;
+}
+
+void hex_encode(const unsigned char *data, size_t len, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = hex[data[i] >> 4];
+        out[2 * i + 1] = hex[data[i] & 15];
+    }
+    out[2 * len] = '\0';
+}
+
+void random_bytes(unsigned char *buf, size_t len)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = getrandom(buf + done, len - done, 0);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            perror("crm-api: getrandom");
+            abort();
+        }
+        done += (size_t)n;
+    }
+}

@@ -1,0 +1,43 @@
+/* Declarative validation of JSON request bodies: each resource lists its
+ * fields once; the walker reports every problem (unknown, read-only,
+ * missing, wrong type, out of range) before anything reaches the store. */
+#ifndef VALIDATE_H
+#define VALIDATE_H
+#include <stdbool.h>
+
+#include "http.h"
+
+enum field_type {
+    FIELD_TEXT,      /* string, length in characters within [min, max] */
+    FIELD_EMAIL,     /* text that looks like an address */
+    FIELD_ID,        /* positive integer */
+    FIELD_INTEGER,   /* integer within [min, max] */
+    FIELD_BOOLEAN,
+    FIELD_MONEY,     /* decimal string or number, <= 2 fraction digits, [0, 1e9]; normalised to a string */
+    FIELD_CHOICE,    /* one of the strings in choices */
+    FIELD_READ_ONLY, /* present in representations, refused in input */
+};
+
+struct field_spec {
+    const char *name;
+    enum field_type type;
+    long min, max;
+    bool nullable;
+    bool required;              /* on create and replace */
+    const char *const *choices; /* FIELD_CHOICE, NULL-terminated */
+};
+
+enum validate_mode { VALIDATE_CREATE, VALIDATE_PATCH, VALIDATE_REPLACE };
+
+/* Checks req->body (an object) against specs; money values are rewritten in
+ * place to their canonical string. Records errors on req and returns false
+ * when any field is invalid. */
+bool validate_body(struct request *req, const struct field_spec *specs, enum validate_mode mode);
+
+/* Validates and normalises one money value; returns a new "123.40" or NULL. */
+char *money_normalise(const json_t *value);
+
+/* Returns the body as compact JSON text (new). */
+char *validate_dump(const json_t *body);
+
+#endif
