@@ -2,16 +2,19 @@
 # `make run` and `make test` work on a fresh Debian 12 machine (they install what is missing).
 
 CC      ?= cc
+# Build folders (separate ones let several builds share a checkout).
+O       ?= obj
+B       ?= bin
 PKGS    := libulfius jansson libpq liborcania libyder gnutls xlsxwriter
 WARN    := -Wall -Wextra -Werror -Wpedantic -Wshadow -Wformat=2 -Wstrict-prototypes \
            -Wmissing-prototypes -fno-common -Wno-error=deprecated-declarations
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS = -std=c17 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Iapi -Iobj/gen $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+ALL_CFLAGS = -std=c17 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Iapi -I$(O)/gen $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lmicrohttpd -lpthread
 
 SRC      := $(wildcard api/*.c api/util/*.c api/store/*.c api/resources/*.c)
-OBJ      := $(SRC:%.c=obj/%.o) obj/gen/embedded.o
-SAN_OBJ  := $(SRC:%.c=obj/san/%.o) obj/san/gen/embedded.o
+OBJ      := $(SRC:%.c=$(O)/%.o) $(O)/gen/embedded.o
+SAN_OBJ  := $(SRC:%.c=$(O)/san/%.o) $(O)/san/gen/embedded.o
 SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 MIGRATIONS := $(sort $(wildcard db/migrations/*.sql))
 
@@ -20,73 +23,73 @@ PG_RUN_PORT := 5439
 
 # Plain `make` assumes the libraries are there (`make deps` installs them).
 .PHONY: all deps run test test-sanitize test-api unit bench clean format check-format valgrind
-all: bin/crm-api
+all: $(B)/crm-api
 
 deps:
 	@scripts/deps.sh build
 
-obj/gen/embedded.c: scripts/embed.sh openapi.yaml $(MIGRATIONS)
+$(O)/gen/embedded.c: scripts/embed.sh openapi.yaml $(MIGRATIONS)
 	@mkdir -p $(@D)
 	scripts/embed.sh openapi.yaml $(MIGRATIONS) > $@
 
-obj/gen/embedded.o: obj/gen/embedded.c
+$(O)/gen/embedded.o: $(O)/gen/embedded.c
 	$(CC) -std=c17 -Iapi -c $< -o $@
 
-obj/san/gen/embedded.o: obj/gen/embedded.c
+$(O)/san/gen/embedded.o: $(O)/gen/embedded.c
 	@mkdir -p $(@D)
 	$(CC) -std=c17 -Iapi -c $< -o $@
 
-obj/%.o: %.c $(wildcard api/*.h api/*/*.h api/*.def)
+$(O)/%.o: %.c $(wildcard api/*.h api/*/*.h api/*.def)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-obj/san/%.o: %.c $(wildcard api/*.h api/*/*.h api/*.def)
+$(O)/san/%.o: %.c $(wildcard api/*.h api/*/*.h api/*.def)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c $< -o $@
 
-bin/crm-api: $(OBJ)
-	@mkdir -p bin
+$(B)/crm-api: $(OBJ)
+	@mkdir -p $(B)
 	$(CC) $(OBJ) -o $@ $(LDLIBS)
 
-bin/crm-api-san: $(SAN_OBJ)
-	@mkdir -p bin
+$(B)/crm-api-san: $(SAN_OBJ)
+	@mkdir -p $(B)
 	$(CC) $(SAN_FLAGS) $(SAN_OBJ) -o $@ $(LDLIBS)
 
 # Unit tests of the pure C helpers (money, cursors, query parsing...).
 UNIT_SRC := $(wildcard tests/unit/*.c)
-UNIT_LIB := $(filter-out obj/api/main.o,$(OBJ))
-bin/unit-tests: $(UNIT_SRC) $(UNIT_LIB)
-	@mkdir -p bin
+UNIT_LIB := $(filter-out $(O)/api/main.o,$(OBJ))
+$(B)/unit-tests: $(UNIT_SRC) $(UNIT_LIB)
+	@mkdir -p $(B)
 	$(CC) $(ALL_CFLAGS) $(UNIT_SRC) $(UNIT_LIB) -o $@ $(LDLIBS)
 
 # The top-level commands install what is missing first, then build in a
 # fresh make so that pkg-config sees the libraries just installed.
 run:
 	@scripts/deps.sh run
-	@$(MAKE) --no-print-directory bin/crm-api
+	@$(MAKE) --no-print-directory $(B)/crm-api
 	@scripts/run.sh
 
 test:
 	@scripts/deps.sh test
-	@$(MAKE) --no-print-directory bin/crm-api bin/unit-tests
-	bin/unit-tests
+	@$(MAKE) --no-print-directory $(B)/crm-api $(B)/unit-tests
+	$(B)/unit-tests
 	@scripts/lint-openapi.sh
-	@scripts/test-api.sh bin/crm-api
+	@scripts/test-api.sh $(B)/crm-api
 
 test-sanitize:
 	@scripts/deps.sh test
-	@$(MAKE) --no-print-directory bin/crm-api-san
-	@scripts/test-api.sh bin/crm-api-san
+	@$(MAKE) --no-print-directory $(B)/crm-api-san
+	@scripts/test-api.sh $(B)/crm-api-san
 
 valgrind:
 	@scripts/deps.sh test
-	@$(MAKE) --no-print-directory bin/crm-api
+	@$(MAKE) --no-print-directory $(B)/crm-api
 	@CRM_API_WRAPPER="valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99 --log-file=bin/valgrind.log" \
-	  scripts/test-api.sh bin/crm-api
+	  scripts/test-api.sh $(B)/crm-api
 
 bench:
 	@scripts/deps.sh bench
-	@$(MAKE) --no-print-directory bin/crm-api
+	@$(MAKE) --no-print-directory $(B)/crm-api
 	@bench/run.sh
 
 format:
@@ -96,4 +99,4 @@ check-format:
 	clang-format --dry-run --Werror $(SRC) $(wildcard api/*.h api/*/*.h)
 
 clean:
-	rm -rf obj bin
+	rm -rf $(O) $(B)

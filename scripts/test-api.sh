@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the API test suite against a real server and a throwaway PostgreSQL.
-#   scripts/test-api.sh BINARY [pytest args...]
+#   scripts/test-api.sh BINARY [pytest args (default: tests/api)...]
 # Env: PG_TEST_DIR (.pg-test), PG_TEST_PORT (5440), API_PORT (18080),
 #      CRM_API_WRAPPER (e.g. valgrind ...), prepended to the server command.
 set -euo pipefail
@@ -10,7 +10,7 @@ shift
 pg_dir="${PG_TEST_DIR:-.pg-test}"
 pg_port="${PG_TEST_PORT:-5440}"
 api_port="${API_PORT:-18080}"
-log="bin/test-server-$api_port.log"
+log="$(dirname "$bin")/test-server-$api_port.log"
 
 scripts/pg.sh destroy "$pg_dir" >/dev/null 2>&1 || true
 DATABASE_URL="$(scripts/pg.sh start "$pg_dir" "$pg_port")"
@@ -35,7 +35,7 @@ done
 
 status=0
 API_URL="http://127.0.0.1:$api_port" CRM_API_BIN="$bin" PG_TEST_DIR="$pg_dir" PG_TEST_PORT="$pg_port" \
-  /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/api "$@" || status=$?
+  /usr/bin/python3 -m pytest -q -p no:cacheprovider "${@:-tests/api}" || status=$?
 
 # A graceful stop is part of the contract: SIGTERM, finish, exit 0.
 kill -TERM "$server_pid"

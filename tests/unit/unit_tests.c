@@ -1,0 +1,186 @@
+/* Unit tests of the pure helpers. Prints "N passed, N failed". */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http.h"
+#include "router.h"
+#include "util/strbuf.h"
+#include "util/text.h"
+#include "util/token.h"
+#include "validate.h"
+
+static int passed, failed;
+
+#define CHECK(cond)                                                                                                   \
+    do {                                                                                                              \
+        if (cond) {                                                                                                   \
+            passed++;                                                                                                 \
+        } else {                                                                                                      \
+            failed++;                                                                                                 \
+            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                                           \
+        }                                                                                                             \
+    } while (0)
+
+static void check_money(json_t *value, const char *expected)
+{
+    char *got = money_normalise(value);
+    if (expected == NULL)
+        CHECK(got == NULL);
+    else
+        CHECK(got != NULL && strcmp(got, expected) == 0);
+    if (got && expected && strcmp(got, expected) != 0)
+        fprintf(stderr, "  money: got %s want %s\n", got, expected);
+    free(got);
+    json_decref(value);
+}
+
+static void test_money(void)
+{
+    check_money(json_string("1250"), "1250.00");
+    check_money(json_string("1250.5"), "1250.50");
+    check_money(json_string("0.05"), "0.05");
+    check_money(json_string("1000000000.00"), "1000000000.00");
+    check_money(json_string("1000000000.01"), NULL);
+    check_money(json_string("0.125"), NULL);
+    check_money(json_string("-1"), NULL);
+    check_money(json_string("1e3"), NULL);
+    check_money(json_string(" 1"), NULL);
+    check_money(json_string("1."), "1.00");
+    check_money(json_string(".5"), NULL);
+    check_money(json_string(""), NULL);
+    check_money(json_integer(42), "42.00");
+    check_money(json_integer(-42), NULL);
+    check_money(json_real(0.1), "0.10");
+    check_money(json_real(12.34), "12.34");
+    check_money(json_real(999999999.99), "999999999.99");
+    check_money(json_real(0.125), NULL);
+    check_money(json_real(1e300), NULL);
+    check_money(json_true(), NULL);
+    check_money(json_null(), NULL);
+}
+
+static void test_utf8(void)
+{
+    CHECK(utf8_valid("plain", 5));
+    CHECK(utf8_valid("\xc3\xa9t\xc3\xa9", 5));
+    CHECK(utf8_valid("\xf0\x9f\x98\x80", 4));
+    CHECK(!utf8_valid("\xc3", 1));          /* truncated */
+    CHECK(!utf8_valid("\xc0\xaf", 2));      /* overlong */
+    CHECK(!utf8_valid("\xed\xa0\x80", 3));  /* surrogate */
+    CHECK(!utf8_valid("\xff", 1));
+    CHECK(!utf8_valid("\xf4\x90\x80\x80", 4)); /* above U+10FFFF */
+    CHECK(utf8_length("\xc3\xa9t\xc3\xa9") == 3);
+}
+
+static void test_ids_and_numbers(void)
+{
+    int64_t id;
+    long n;
+    CHECK(parse_id("1", &id) && id == 1);
+    CHECK(parse_id("9223372036854775807", &id) && id == INT64_MAX);
+    CHECK(!parse_id("9223372036854775808", &id));
+    CHECK(!parse_id("0", &id));
+    CHECK(!parse_id("01", &id));
+    CHECK(!parse_id("-1", &id));
+    CHECK(!parse_id("1a", &id));
+    CHECK(!parse_id("", &id));
+    CHECK(parse_int_range("500", 1, 500, &n) && n == 500);
+    CHECK(!parse_int_range("501", 1, 500, &n));
+    CHECK(!parse_int_range("0", 1, 500, &n));
+    CHECK(!parse_int_range("1.5", 1, 500, &n));
+}
+
+static void test_base64url(void)
+{
+    const char *samples[] = {"", "a", "ab", "abc", "accounts|12345", "lookups|-3,7"};
+    for (size_t i = 0; i < sizeof samples / sizeof samples[0]; i++) {
+        char *enc = base64url_encode((const unsigned char *)samples[i], strlen(samples[i]));
+        size_t len;
+        char *dec = base64url_decode(enc, &len);
+        CHECK(dec && len == strlen(samples[i]) && memcmp(dec, samples[i], len) == 0);
+        CHECK(strpbrk(enc, "+/=") == NULL);
+        free(enc);
+        free(dec);
+    }
+    CHECK(base64url_decode("a", NULL) == NULL);
+    char *bad = base64url_decode("ab$d", NULL);
+    CHECK(bad == NULL);
+}
+
+static void test_dates(void)
+{
+    CHECK(http_valid_date("2026-02-28"));
+    CHECK(http_valid_date("2024-02-29"));
+    CHECK(!http_valid_date("2026-02-29"));
+    CHECK(!http_valid_date("2026-13-01"));
+    CHECK(!http_valid_date("2026-1-01"));
+    CHECK(http_valid_timestamp("2026-11-27T08:00:00Z"));
+    CHECK(http_valid_timestamp("2026-11-27T08:00:00.123456Z"));
+    CHECK(http_valid_timestamp("2026-11-27T08:00:00+01:00"));
+    CHECK(!http_valid_timestamp("2026-11-27 08:00:00Z"));
+    CHECK(!http_valid_timestamp("2026-11-27T25:00:00Z"));
+    CHECK(!http_valid_timestamp("2026-11-27T08:00:00"));
+}
+
+static void test_tokens(void)
+{
+    char a[TOKEN_TEXT_SIZE], b[TOKEN_TEXT_SIZE], ha[TOKEN_HASH_HEX_SIZE], hb[TOKEN_HASH_HEX_SIZE];
+    token_generate(a);
+    token_generate(b);
+    CHECK(strncmp(a, "crm_", 4) == 0 && strlen(a) == 47);
+    CHECK(strcmp(a, b) != 0);
+    CHECK(token_hash(a, ha) && token_hash(b, hb) && strcmp(ha, hb) != 0 && strlen(ha) == 64);
+    CHECK(token_hash("abc", ha) &&
+          strcmp(ha, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") == 0);
+}
+
+static void test_strbuf(void)
+{
+    struct strbuf b;
+    strbuf_init(&b, 16);
+    CHECK(strbuf_puts(&b, "0123456789"));
+    CHECK(!strbuf_puts(&b, "0123456789")); /* would pass the maximum */
+    CHECK(b.len == 10);
+    strbuf_cleanup(&b);
+    strbuf_init(&b, 1024);
+    strbuf_json_string(&b, "a\"b\\c\n\x01");
+    CHECK(strcmp(b.data, "\"a\\\"b\\\\c\\n\\u0001\"") == 0);
+    strbuf_cleanup(&b);
+}
+
+static void test_router(void)
+{
+    char *seg_user[] = {"users", "me"};
+    char *seg_acc[] = {"accounts", "7"};
+    char *seg_ext[] = {"accounts", "by-external-id", "crm-1"};
+    const struct route *r = NULL;
+    const char *params[HTTP_MAX_PATH_PARAMS];
+    int n = 0;
+    char allow[64];
+    CHECK(router_match("GET", seg_user, 2, &r, params, &n, allow, sizeof allow) == ROUTE_FOUND &&
+          strcmp(r->pattern, "/users/me") == 0);
+    CHECK(router_match("GET", seg_acc, 2, &r, params, &n, allow, sizeof allow) == ROUTE_FOUND && n == 1 &&
+          strcmp(params[0], "7") == 0);
+    CHECK(router_match("POST", seg_acc, 2, &r, params, &n, allow, sizeof allow) == ROUTE_NO_METHOD &&
+          strcmp(allow, "GET, PATCH, DELETE") == 0);
+    CHECK(router_match("PUT", seg_ext, 3, &r, params, &n, allow, sizeof allow) == ROUTE_FOUND &&
+          strcmp(params[0], "crm-1") == 0);
+    char *seg_none[] = {"nothing"};
+    CHECK(router_match("GET", seg_none, 1, &r, params, &n, allow, sizeof allow) == ROUTE_NO_PATH);
+}
+
+int main(void)
+{
+    test_money();
+    test_utf8();
+    test_ids_and_numbers();
+    test_base64url();
+    test_dates();
+    test_tokens();
+    test_strbuf();
+    test_router();
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
