@@ -280,6 +280,64 @@ static bool read_token(struct request *req, const struct _u_request *u_req)
     return true;
 }
 
+/* A POST with Idempotency-Key runs under the key: its write and the record
+ * of its response commit together (see store_idempotency_finish). */
+static bool read_idempotency_key(struct request *req, const struct _u_request *u_req)
+{
+    const char *key = header(u_req, "Idempotency-Key");
+    if (key == NULL || strcmp(req->method, "POST") != 0)
+        return true;
+    size_t len = strlen(key);
+    bool printable = len >= 1 && len <= 255;
+    for (const char *p = key; printable && *p; p++)
+        printable = *p >= 0x20 && *p <= 0x7e;
+    if (!printable) {
+        http_field_error(req, "Idempotency-Key", "must be 1 to 255 printable ASCII characters");
+        http_reply_problem(req, PROBLEM_BAD_REQUEST, "The Idempotency-Key header is malformed.");
+        return false;
+    }
+    token_hash_bytes(key, len, req->idempotency.key_hash);
+    /* The request is what the key stands for: method, target and body. */
+    size_t url_len = strlen(u_req->http_url ? u_req->http_url : "");
+    size_t total = strlen(req->method) + 1 + url_len + 1 + u_req->binary_body_length;
+    char *text = xmalloc(total + 1);
+    int n = snprintf(text, total + 1, "%s %s\n", req->method, u_req->http_url ? u_req->http_url : "");
+    if (u_req->binary_body_length)
+        memcpy(text + n, u_req->binary_body, u_req->binary_body_length);
+    token_hash_bytes(text, (size_t)n + u_req->binary_body_length, req->idempotency.request_hash);
+    free(text);
+    req->auth.idempotency = &req->idempotency;
+    return true;
+}
+
+static const char *reply_header(const struct request *req, const char *name)
+{
+    for (int i = 0; i < req->header_count; i++)
+        if (strcasecmp(req->headers[i].name, name) == 0)
+            return req->headers[i].value;
+    return NULL;
+}
+
+/* Commits a keyed write with the record of its response, or rolls it back
+ * when the reply is an error. A failed commit keeps nothing: say so. */
+static void finish_idempotency(struct request *req)
+{
+    if (!req->idempotency.transaction_open)
+        return;
+    bool commit = req->status >= 200 && req->status < 400;
+    const char *body = req->idempotent_body ? req->idempotent_body : req->reply_body;
+    if (!store_idempotency_finish(&req->idempotency, req->request_id, commit, req->status,
+                                  reply_header(req, "Location"), reply_header(req, "ETag"), body ? body : "") &&
+        commit) {
+        for (int i = 0; i < req->header_count; i++) {
+            free(req->headers[i].name);
+            free(req->headers[i].value);
+        }
+        req->header_count = 0;
+        http_reply_problem(req, PROBLEM_UNAVAILABLE, "The change could not be committed; nothing was kept. Retry.");
+    }
+}
+
 static void request_cleanup(struct request *req, char **segments, int segment_count)
 {
     for (int i = 0; i < segment_count; i++)
@@ -298,6 +356,8 @@ static void request_cleanup(struct request *req, char **segments, int segment_co
     }
     json_decref(req->body);
     free(req->reply_body);
+    free(req->idempotent_body);
+    store_idempotency_cleanup(&req->idempotency);
 }
 
 static void send_reply(struct request *req, struct _u_response *u_resp)
@@ -326,6 +386,7 @@ int dispatch_request(const struct _u_request *u_req, struct _u_response *u_resp,
     req.method = u_req->http_verb;
     req.if_match = -1;
     req.if_none_match = -1;
+    store_idempotency_init(&req.idempotency);
     set_request_id(&req, header(u_req, "X-Request-Id"));
 
     char *segments[MAX_SEGMENTS];
@@ -354,7 +415,7 @@ int dispatch_request(const struct _u_request *u_req, struct _u_response *u_resp,
     }
     route_name = req.route->pattern;
     if (!read_body(&req, u_req) || !parse_query(&req, question ? question + 1 : NULL) || !check_query_names(&req) ||
-        !read_token(&req, u_req))
+        !read_token(&req, u_req) || !read_idempotency_key(&req, u_req))
         goto out;
     bool any;
     req.if_match = parse_etag_header(header(u_req, "If-Match"), false, &any);
@@ -363,13 +424,13 @@ int dispatch_request(const struct _u_request *u_req, struct _u_response *u_resp,
         req.if_match = -1; /* "*": the resource must exist, which the handler checks anyway */
     req.if_none_match = parse_etag_header(header(u_req, "If-None-Match"), true, &any);
     req.if_none_match_any = any;
-    req.idempotency_key = header(u_req, "Idempotency-Key");
     req.accept = header(u_req, "Accept");
     req.route->handler(&req);
     if (req.status == 0) {
         log_error(req.request_id, "handler for %s %s set no reply", req.method, route_name);
         http_reply_problem(&req, PROBLEM_INTERNAL, NULL);
     }
+    finish_idempotency(&req);
 out:
     send_reply(&req, u_resp);
     log_access(req.request_id, req.method, route_name, req.status, elapsed_us(&start));

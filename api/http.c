@@ -146,6 +146,16 @@ void http_reply_store_error(struct request *req, const struct store_result *res)
     case STORE_UNAVAILABLE:
         http_reply_problem(req, PROBLEM_UNAVAILABLE, "The database is unavailable; retry shortly.");
         break;
+    case STORE_REPLAY: {
+        const struct store_idempotency *idem = &req->idempotency;
+        if (idem->replay_location)
+            http_header(req, "Location", idem->replay_location);
+        if (idem->replay_etag)
+            http_header(req, "ETag", idem->replay_etag);
+        http_header(req, "Idempotent-Replayed", "true");
+        http_reply_json(req, idem->replay_status, idem->replay_body ? idem->replay_body : "{}");
+        break;
+    }
     default:
         http_reply_problem(req, PROBLEM_INTERNAL, "Something went wrong on our side; the request id helps us find it.");
         break;

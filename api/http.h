@@ -48,7 +48,8 @@ struct request {
     bool if_match_any;
     int64_t if_none_match;       /* version, -1 when absent */
     bool if_none_match_any;
-    const char *idempotency_key; /* borrowed header or NULL */
+    struct store_idempotency idempotency; /* in use when auth.idempotency points here */
+    char *idempotent_body;       /* what a replay answers instead of reply_body (owned), e.g. without a secret */
     const char *accept;          /* borrowed header or NULL */
     /* Collected validation errors (422 / 400). */
     struct field_error errors[HTTP_MAX_FIELD_ERRORS];

@@ -4,6 +4,9 @@
 #include "router.h"
 
 #define LIST "limit cursor"
+#define OPPORTUNITY_FILTERS                                                                                           \
+    " sort owner_id status_id forecast_id source_id outcome close_from close_to updated_since q external_id"        \
+    " include_deleted"
 
 const struct route routes[] = {
     {"GET", "/healthz", ACCESS_PUBLIC, BODY_NONE, "", health_live},
@@ -33,6 +36,25 @@ const struct route routes[] = {
     {"GET", "/accounts/:id", ACCESS_USER, BODY_NONE, "", accounts_get},
     {"PATCH", "/accounts/:id", ACCESS_USER, BODY_PATCH, "", accounts_patch},
     {"DELETE", "/accounts/:id", ACCESS_USER, BODY_NONE, "", accounts_delete},
+
+    {"GET", "/accounts/:id/opportunities", ACCESS_USER, BODY_NONE, LIST OPPORTUNITY_FILTERS,
+     account_opportunities_list},
+
+    {"GET", "/opportunities", ACCESS_USER, BODY_NONE, LIST " account_id" OPPORTUNITY_FILTERS, opportunities_list},
+    {"POST", "/opportunities", ACCESS_USER, BODY_JSON, "", opportunities_create},
+    {"PUT", "/opportunities/by-external-id/:external_id", ACCESS_USER, BODY_JSON, "", opportunities_upsert},
+    {"GET", "/opportunities/:id", ACCESS_USER, BODY_NONE, "", opportunities_get},
+    {"PATCH", "/opportunities/:id", ACCESS_USER, BODY_PATCH, "", opportunities_patch},
+    {"DELETE", "/opportunities/:id", ACCESS_USER, BODY_NONE, "", opportunities_delete},
+    {"GET", "/opportunities/:id/lines", ACCESS_USER, BODY_NONE, LIST, lines_list},
+    {"POST", "/opportunities/:id/lines", ACCESS_USER, BODY_JSON, "", lines_create},
+    {"PUT", "/opportunities/:id/lines", ACCESS_USER, BODY_JSON, "", lines_replace},
+    {"GET", "/opportunities/:id/lines/:line_id", ACCESS_USER, BODY_NONE, "", lines_get},
+    {"PATCH", "/opportunities/:id/lines/:line_id", ACCESS_USER, BODY_PATCH, "", lines_patch},
+    {"DELETE", "/opportunities/:id/lines/:line_id", ACCESS_USER, BODY_NONE, "", lines_delete},
+
+    {"GET", "/settings", ACCESS_USER, BODY_NONE, "", settings_get},
+    {"PATCH", "/settings", ACCESS_ADMIN, BODY_PATCH, "", settings_patch},
 
     {NULL, NULL, ACCESS_PUBLIC, BODY_NONE, NULL, NULL},
 };

@@ -71,6 +71,81 @@ char *money_normalise(const json_t *value)
     return xasprintf("%lld.%02lld", cents / 100, cents % 100);
 }
 
+/* Parses a decimal text with at most three fraction digits into thousandths. */
+static bool quantity_text_to_milli(const char *s, long long *milli)
+{
+    long long whole = 0, frac = 0;
+    int frac_digits = 0;
+    const char *p = s;
+    if (*p < '0' || *p > '9')
+        return false;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        whole = whole * 10 + (*p - '0');
+        if (whole > 1000000LL)
+            return false;
+    }
+    if (*p == '.') {
+        p++;
+        for (; *p >= '0' && *p <= '9'; p++) {
+            if (++frac_digits > 3)
+                return false;
+            frac = frac * 10 + (*p - '0');
+        }
+    }
+    if (*p != '\0')
+        return false;
+    for (; frac_digits < 3; frac_digits++)
+        frac *= 10;
+    *milli = whole * 1000 + frac;
+    return *milli > 0 && *milli <= 1000000000LL;
+}
+
+char *quantity_normalise(const json_t *value)
+{
+    char text[64];
+    long long milli;
+    if (json_is_integer(value)) {
+        snprintf(text, sizeof text, "%lld", (long long)json_integer_value(value));
+    } else if (json_is_real(value)) {
+        /* As for money: at most 10 significant digits print back exactly. */
+        snprintf(text, sizeof text, "%.15g", json_real_value(value));
+        if (strchr(text, 'e') || strchr(text, 'E'))
+            return NULL;
+    } else {
+        return NULL;
+    }
+    if (!quantity_text_to_milli(text, &milli))
+        return NULL;
+    /* Shortest form: 2, 1.5, 0.125 */
+    long long whole = milli / 1000, frac = milli % 1000;
+    if (frac == 0)
+        return xasprintf("%lld", whole);
+    if (frac % 100 == 0)
+        return xasprintf("%lld.%lld", whole, frac / 100);
+    if (frac % 10 == 0)
+        return xasprintf("%lld.%02lld", whole, frac / 10);
+    return xasprintf("%lld.%03lld", whole, frac);
+}
+
+/* ISO 4217 codes of currencies in use (2026). */
+static const char iso4217[] =
+    "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD CAD CDF CHF "
+    "CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG "
+    "HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA "
+    "MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD "
+    "RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX "
+    "USD UYU UZS VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG";
+
+static bool is_currency(const char *code)
+{
+    if (strlen(code) != 3)
+        return false;
+    for (size_t i = 0; i + 3 <= sizeof iso4217 - 1; i += 4) /* codes are 3 letters and a space apart */
+        if (strncmp(iso4217 + i, code, 3) == 0)
+            return true;
+    return false;
+}
+
 static bool looks_like_email(const char *s)
 {
     const char *at = strchr(s, '@');
@@ -78,9 +153,9 @@ static bool looks_like_email(const char *s)
            s[strlen(s) - 1] != '.' && strpbrk(s, " \t\r\n<>,;\"") == NULL;
 }
 
-static void check_value(struct request *req, const struct field_spec *spec, json_t *body, json_t *value)
+static void check_value(struct request *req, const struct field_spec *spec, json_t *body, json_t *value,
+                        const char *name)
 {
-    const char *name = spec->name;
     switch (spec->type) {
     case FIELD_TEXT:
     case FIELD_EMAIL: {
@@ -119,10 +194,39 @@ static void check_value(struct request *req, const struct field_spec *spec, json
                              "must be an amount from 0 to 1000000000.00 with at most two decimals, e.g. \"1250.00\"");
             return;
         }
-        json_object_set_new(body, name, json_string(money));
+        json_object_set_new(body, spec->name, json_string(money));
         free(money);
         return;
     }
+    case FIELD_QUANTITY: {
+        char *quantity = quantity_normalise(value);
+        if (quantity == NULL) {
+            http_field_error(req, name, "must be a number above 0 and at most 1000000 with at most three decimals");
+            return;
+        }
+        json_object_set_new(body, spec->name, json_string(quantity));
+        free(quantity);
+        return;
+    }
+    case FIELD_CURRENCY:
+        if (!json_is_string(value) || !is_currency(json_string_value(value)))
+            http_field_error(req, name, "must be an ISO 4217 currency code in capitals, such as GBP or EUR");
+        return;
+    case FIELD_DATE:
+        if (!json_is_string(value) || !http_valid_date(json_string_value(value)))
+            http_field_error(req, name, "must be a date written YYYY-MM-DD");
+        return;
+    case FIELD_TIMESTAMP:
+        if (!json_is_string(value) || !http_valid_timestamp(json_string_value(value)))
+            http_field_error(req, name, "must be an RFC 3339 timestamp such as 2026-11-27T08:00:00Z");
+        return;
+    case FIELD_OBJECTS:
+        if (!json_is_array(value)) {
+            http_field_error(req, name, "must be an array");
+            return;
+        }
+        validate_array(req, value, spec->items, (size_t)spec->max, name);
+        return;
     case FIELD_CHOICE:
         if (json_is_string(value))
             for (const char *const *c = spec->choices; *c; c++)
@@ -141,30 +245,63 @@ static void check_value(struct request *req, const struct field_spec *spec, json
     }
 }
 
-bool validate_body(struct request *req, const struct field_spec *specs, enum validate_mode mode)
+bool validate_object(struct request *req, json_t *object, const struct field_spec *specs, enum validate_mode mode,
+                     const char *prefix)
 {
     int errors_before = req->error_count;
     const char *key;
     json_t *value;
     void *tmp;
-    json_object_foreach_safe(req->body, tmp, key, value)
+    char name[160];
+    json_object_foreach_safe(object, tmp, key, value)
     {
+        snprintf(name, sizeof name, "%s%s", prefix, key);
         const struct field_spec *spec = find_spec(specs, key);
         if (spec == NULL) {
-            http_field_error(req, key, "is not a field of this resource");
+            http_field_error(req, name, "is not a field of this resource");
             continue;
         }
         if (json_is_null(value) && spec->type != FIELD_READ_ONLY) {
             if (!spec->nullable)
-                http_field_error(req, key, spec->required ? "is required and cannot be null" : "cannot be null");
+                http_field_error(req, name, spec->required ? "is required and cannot be null" : "cannot be null");
             continue;
         }
-        check_value(req, spec, req->body, value);
+        check_value(req, spec, object, value, name);
     }
     if (mode != VALIDATE_PATCH)
         for (const struct field_spec *s = specs; s->name; s++)
-            if (s->required && json_object_get(req->body, s->name) == NULL)
-                http_field_error(req, s->name, "is required");
+            if (s->required && json_object_get(object, s->name) == NULL) {
+                snprintf(name, sizeof name, "%s%s", prefix, s->name);
+                http_field_error(req, name, "is required");
+            }
+    return req->error_count == errors_before;
+}
+
+bool validate_body(struct request *req, const struct field_spec *specs, enum validate_mode mode)
+{
+    return validate_object(req, req->body, specs, mode, "");
+}
+
+bool validate_array(struct request *req, json_t *array, const struct field_spec *items, size_t max, const char *prefix)
+{
+    int errors_before = req->error_count;
+    if (json_array_size(array) > max) {
+        http_field_error(req, prefix[0] ? prefix : "body", "must have at most %zu elements", max);
+        return false;
+    }
+    size_t i;
+    json_t *item;
+    char name[160];
+    json_array_foreach(array, i, item)
+    {
+        snprintf(name, sizeof name, "%s[%zu]", prefix, i);
+        if (!json_is_object(item)) {
+            http_field_error(req, name, "must be an object");
+            continue;
+        }
+        snprintf(name, sizeof name, "%s[%zu].", prefix, i);
+        validate_object(req, item, items, VALIDATE_CREATE, name);
+    }
     return req->error_count == errors_before;
 }
 

@@ -36,4 +36,25 @@ void accounts_patch(struct request *req);
 void accounts_delete(struct request *req);
 void accounts_upsert(struct request *req);
 
+/* settings.c */
+void settings_get(struct request *req);
+void settings_patch(struct request *req);
+
+/* opportunities.c */
+void opportunities_list(struct request *req);
+void account_opportunities_list(struct request *req);
+void opportunities_create(struct request *req);
+void opportunities_get(struct request *req);
+void opportunities_patch(struct request *req);
+void opportunities_delete(struct request *req);
+void opportunities_upsert(struct request *req);
+
+/* lines.c */
+void lines_list(struct request *req);
+void lines_create(struct request *req);
+void lines_get(struct request *req);
+void lines_patch(struct request *req);
+void lines_delete(struct request *req);
+void lines_replace(struct request *req);
+
 #endif

@@ -71,6 +71,8 @@ void tokens_create(struct request *req)
         http_header(req, "Location", location);
         http_header(req, "Cache-Control", "no-store");
         http_reply_take(req, 201, "application/json; charset=utf-8", body, strlen(body));
+        /* A replay under an Idempotency-Key shows the token, never its secret again. */
+        req->idempotent_body = xstrdup(res.body);
     } else {
         http_reply_store_error(req, &res);
     }

@@ -13,7 +13,8 @@
 #include "util/strbuf.h"
 
 static const struct db_statement *const all_statements[] = {
-    system_statements, user_statements, token_statements, lookup_statements, account_statements, NULL,
+    system_statements, user_statements,     token_statements,       lookup_statements,
+    account_statements, settings_statements, opportunity_statements, NULL,
 };
 
 struct pooled_conn {
@@ -163,6 +164,23 @@ static int pool_acquire(const char *request_id, enum store_status *why)
 
 static void pool_release(int index)
 {
+    /* A connection goes back idle: a transaction left open by a failure is
+     * rolled back, a broken connection is dropped and remade on next use. */
+    PGconn *conn = pool.conns[index].conn;
+    if (conn && PQtransactionStatus(conn) != PQTRANS_IDLE) {
+        PGresult *r = NULL;
+        bool ok = PQsendQueryParams(conn, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0) && PQpipelineSync(conn);
+        while (ok && (r = PQgetResult(conn)) != NULL) {
+            bool done = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+            PQclear(r);
+            if (done)
+                break;
+        }
+        if (!ok || PQtransactionStatus(conn) != PQTRANS_IDLE) {
+            PQfinish(conn);
+            pool.conns[index].conn = NULL;
+        }
+    }
     pthread_mutex_lock(&pool.lock);
     pool.free_stack[pool.free_count++] = (unsigned)index;
     pthread_cond_signal(&pool.available);
@@ -196,6 +214,17 @@ static void add_field_error(struct store_result *res, const char *field, const c
     res->error_count++;
 }
 
+/* Fills the replay of a stored response from the claim's error detail. */
+static void read_replay(struct store_idempotency *idem, const char *detail)
+{
+    json_t *doc = json_loads(detail ? detail : "", 0, NULL);
+    idem->replay_status = (int)json_integer_value(json_object_get(doc, "status"));
+    idem->replay_location = xstrdup(json_string_value(json_object_get(doc, "location")));
+    idem->replay_etag = xstrdup(json_string_value(json_object_get(doc, "etag")));
+    idem->replay_body = xstrdup(json_string_value(json_object_get(doc, "body")));
+    json_decref(doc);
+}
+
 /* Constraint names follow "<table>__<field>__<kind>", so a violation can
  * name the field without a lookup table. */
 static char *field_of_constraint(const char *constraint)
@@ -210,8 +239,9 @@ static char *field_of_constraint(const char *constraint)
 
 /* Fills res from a failed result. Our functions put a JSON array of
  * {field, message} in DETAIL for 422, and a count in HINT for 409. */
-static void describe_error(const PGresult *r, struct store_result *res, const char *request_id)
+static void describe_error(const PGresult *r, struct store_result *res, const struct store_auth *auth)
 {
+    const char *request_id = auth ? auth->request_id : NULL;
     const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
     const char *message = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
     const char *detail = PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL);
@@ -219,6 +249,11 @@ static void describe_error(const PGresult *r, struct store_result *res, const ch
     const char *constraint = PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME);
     res->status = status_of_sqlstate(state ? state : "XX000");
 
+    if (state && strcmp(state, "C4200") == 0 && auth && auth->idempotency) {
+        res->status = STORE_REPLAY;
+        read_replay(auth->idempotency, detail);
+        return;
+    }
     if (state && state[0] == 'C' && state[1] == '4') {
         free(res->message);
         res->message = xstrdup(message);
@@ -267,15 +302,29 @@ static bool retryable(const PGresult *r)
 
 static bool send_all(PGconn *conn, const struct store_auth *auth, const struct db_query *queries, int count)
 {
+    struct store_idempotency *idem = auth ? auth->idempotency : NULL;
+    if (idem && !PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0))
+        return false;
     if (auth && auth->token_hash) {
         const char *params[] = {auth->token_hash, auth->admin_only ? "t" : "f"};
         if (!PQsendQueryPrepared(conn, "authenticate", 2, params, NULL, NULL, 0))
+            return false;
+    }
+    if (idem) {
+        const char *params[] = {idem->key_hash, idem->request_hash};
+        if (!PQsendQueryPrepared(conn, "idempotency_claim", 2, params, NULL, NULL, 0))
             return false;
     }
     for (int i = 0; i < count; i++)
         if (!PQsendQueryPrepared(conn, queries[i].statement, queries[i].nparams, queries[i].params, NULL, NULL, 0))
             return false;
     return PQpipelineSync(conn) == 1;
+}
+
+/* How many results send_all's commands give. */
+static int command_count(const struct store_auth *auth, int count)
+{
+    return count + ((auth && auth->token_hash) ? 1 : 0) + ((auth && auth->idempotency) ? 2 : 0);
 }
 
 /* Reads every result up to the sync. Keeps the first error and the last
@@ -307,6 +356,16 @@ static bool read_all(PGconn *conn, int commands, PGresult **last, PGresult **fir
     return ok;
 }
 
+/* Ends a failed explicit transaction so it can be tried again. */
+static void rollback(PGconn *conn)
+{
+    PGresult *error = NULL, *last = NULL;
+    if (PQsendQueryParams(conn, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0) && PQpipelineSync(conn))
+        read_all(conn, 1, &last, &error);
+    PQclear(error);
+    PQclear(last);
+}
+
 enum store_status db_run(const struct store_auth *auth, const struct db_query *queries, int count, PGresult **last,
                          struct store_result *res)
 {
@@ -317,7 +376,7 @@ enum store_status db_run(const struct store_auth *auth, const struct db_query *q
     if (index < 0)
         return res->status = why;
     PGconn *conn = pool.conns[index].conn;
-    int commands = count + ((auth && auth->token_hash) ? 1 : 0);
+    int commands = command_count(auth, count);
 
     for (int attempt = 1;; attempt++) {
         PGresult *error = NULL;
@@ -340,16 +399,68 @@ enum store_status db_run(const struct store_auth *auth, const struct db_query *q
             PQclear(error);
             PQclear(*last);
             *last = NULL;
+            if (auth && auth->idempotency)
+                rollback(conn);
             continue;
         }
-        describe_error(error, res, rid);
+        describe_error(error, res, auth);
         PQclear(error);
         PQclear(*last);
         *last = NULL;
         break;
     }
+    if (res->status == STORE_OK && auth && auth->idempotency) {
+        /* Keep the transaction (and the connection) until the response is recorded. */
+        auth->idempotency->connection = index;
+        auth->idempotency->transaction_open = true;
+        return res->status;
+    }
     pool_release(index);
     return res->status;
+}
+
+void store_idempotency_init(struct store_idempotency *idem)
+{
+    memset(idem, 0, sizeof *idem);
+    idem->connection = -1;
+}
+
+void store_idempotency_cleanup(struct store_idempotency *idem)
+{
+    if (idem->transaction_open)
+        store_idempotency_finish(idem, NULL, false, 0, NULL, NULL, NULL);
+    free(idem->replay_location);
+    free(idem->replay_etag);
+    free(idem->replay_body);
+    store_idempotency_init(idem);
+}
+
+bool store_idempotency_finish(struct store_idempotency *idem, const char *request_id, bool commit, int status,
+                              const char *location, const char *etag, const char *body)
+{
+    if (!idem->transaction_open)
+        return true;
+    int index = idem->connection;
+    PGconn *conn = pool.conns[index].conn;
+    bool ok = true;
+    if (commit) {
+        char status_text[16];
+        snprintf(status_text, sizeof status_text, "%d", status);
+        const char *params[] = {idem->key_hash, idem->request_hash, status_text, location, etag, body};
+        PGresult *error = NULL, *last = NULL;
+        ok = PQsendQueryPrepared(conn, "idempotency_record", 6, params, NULL, NULL, 0) &&
+             PQsendQueryParams(conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) && PQpipelineSync(conn) &&
+             read_all(conn, 2, &last, &error) && error == NULL;
+        if (error)
+            log_error(request_id, "recording the idempotent response failed: %s", PQresultErrorMessage(error));
+        PQclear(error);
+        PQclear(last);
+    }
+    /* Without commit, or after a failure, pool_release rolls back. */
+    idem->transaction_open = false;
+    idem->connection = -1;
+    pool_release(index);
+    return ok;
 }
 
 static int64_t int_value(const PGresult *r, int row, int col)
@@ -380,8 +491,14 @@ enum store_status db_run_document(const struct store_auth *auth, const struct db
 enum store_status db_run_list(const struct store_auth *auth, const struct db_query *query, int limit,
                               struct store_result *res)
 {
+    return db_run_list_queries(auth, query, 1, limit, res);
+}
+
+enum store_status db_run_list_queries(const struct store_auth *auth, const struct db_query *queries, int count,
+                                      int limit, struct store_result *res)
+{
     PGresult *r;
-    if (db_run(auth, query, 1, &r, res) != STORE_OK)
+    if (db_run(auth, queries, count, &r, res) != STORE_OK)
         return res->status;
     int rows = PQntuples(r);
     int shown = rows > limit ? limit : rows;

@@ -21,6 +21,8 @@ extern const struct db_statement lookup_statements[];
 extern const struct db_statement user_statements[];
 extern const struct db_statement token_statements[];
 extern const struct db_statement system_statements[];
+extern const struct db_statement settings_statements[];
+extern const struct db_statement opportunity_statements[];
 
 #define DB_MAX_PARAMS 16
 
@@ -46,6 +48,9 @@ enum store_status db_run_document(const struct store_auth *auth, const struct db
  * data array of up to limit rows and next_key when a further row came. */
 enum store_status db_run_list(const struct store_auth *auth, const struct db_query *query, int limit,
                               struct store_result *res);
+/* Same, when the list query (the last) follows set-up queries. */
+enum store_status db_run_list_queries(const struct store_auth *auth, const struct db_query *queries, int count,
+                                      int limit, struct store_result *res);
 
 /* Opens a connection with the service's session settings; NULL (after a log
  * line) when the database cannot be reached. */

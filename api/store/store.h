@@ -16,6 +16,20 @@ enum store_status {
     STORE_INVALID,      /* 422: the database found invalid fields */
     STORE_UNAVAILABLE,  /* 503: database unreachable or overloaded */
     STORE_ERROR,        /* 500: our bug; logged, never shown */
+    STORE_REPLAY,       /* an Idempotency-Key seen before: answer its stored response */
+};
+
+/* A POST made with an Idempotency-Key. Its write and the record of its
+ * response commit together: the store keeps the transaction open after the
+ * write (transaction_open) until store_idempotency_finish. */
+struct store_idempotency {
+    char key_hash[65];     /* SHA-256 hex of the key */
+    char request_hash[65]; /* SHA-256 hex of method, path and body */
+    int connection;        /* pool slot holding the open transaction, or -1 */
+    bool transaction_open;
+    /* Filled on STORE_REPLAY (owned). */
+    int replay_status;
+    char *replay_location, *replay_etag, *replay_body;
 };
 
 /* Who is calling: the token's SHA-256 (hex) or NULL for public reads. */
@@ -23,6 +37,7 @@ struct store_auth {
     const char *token_hash;
     bool admin_only;        /* the route needs an admin */
     const char *request_id; /* for log lines */
+    struct store_idempotency *idempotency; /* NULL unless a POST carries Idempotency-Key */
 };
 
 struct store_field_error {
@@ -45,6 +60,14 @@ struct store_result {
 
 void store_result_init(struct store_result *res);
 void store_result_cleanup(struct store_result *res);
+
+void store_idempotency_init(struct store_idempotency *idem);
+void store_idempotency_cleanup(struct store_idempotency *idem);
+/* Ends the transaction left open by a write under an Idempotency-Key:
+ * with commit, records the response and commits (false if that failed,
+ * in which case nothing was kept); without, rolls back. */
+bool store_idempotency_finish(struct store_idempotency *idem, const char *request_id, bool commit, int status,
+                              const char *location, const char *etag, const char *body);
 
 /* Opens the pool (connections are made lazily). */
 bool store_open(const char *database_url, unsigned pool_size);

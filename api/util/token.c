@@ -28,3 +28,11 @@ bool token_hash(const char *token, char out[TOKEN_HASH_HEX_SIZE])
     hex_encode(digest, sizeof digest, out);
     return true;
 }
+
+void token_hash_bytes(const void *data, size_t len, char out[TOKEN_HASH_HEX_SIZE])
+{
+    unsigned char digest[32];
+    if (gnutls_hash_fast(GNUTLS_DIG_SHA256, data, len, digest) != 0)
+        abort(); /* SHA-256 is always available in GnuTLS */
+    hex_encode(digest, sizeof digest, out);
+}

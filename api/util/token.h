@@ -13,4 +13,7 @@ void token_generate(char out[TOKEN_TEXT_SIZE]);
 /* Writes the hex SHA-256 of the token into out; false if it is not token-shaped. */
 bool token_hash(const char *token, char out[TOKEN_HASH_HEX_SIZE]);
 
+/* Writes the hex SHA-256 of data into out. */
+void token_hash_bytes(const void *data, size_t len, char out[TOKEN_HASH_HEX_SIZE]);
+
 #endif

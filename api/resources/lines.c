@@ -1,0 +1,162 @@
+/* /opportunities/{id}/lines: the product lines that price a deal. Every
+ * change moves the opportunity's value, updated_at and version in the same
+ * transaction (see db/migrations/0005_opportunities.sql). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "resources/resources.h"
+#include "resources/specs.h"
+#include "store/opportunities.h"
+#include "validate.h"
+
+#define READ_ONLY(name) {name, FIELD_READ_ONLY, 0, 0, false, false, NULL, NULL}
+#define LINE_FIELDS(product_required)                                                                                 \
+    {"product_id", FIELD_ID, 0, 0, false, product_required, NULL, NULL},                                             \
+        {"description", FIELD_TEXT, 0, 500, true, false, NULL, NULL},                                                \
+        {"quantity", FIELD_QUANTITY, 0, 0, false, false, NULL, NULL},                                                \
+        {"unit_price", FIELD_MONEY, 0, 0, false, false, NULL, NULL},                                                 \
+        {"position", FIELD_INTEGER, -1000000, 1000000, false, false, NULL, NULL}, READ_ONLY("id"),                   \
+        READ_ONLY("opportunity_id"), READ_ONLY("total"), READ_ONLY("created_at"), READ_ONLY("updated_at"),          \
+        READ_ONLY("version"),                                                                                         \
+    {                                                                                                                 \
+        NULL, FIELD_TEXT, 0, 0, false, false, NULL, NULL                                                              \
+    }
+
+#define MAX_LINES 1000
+
+const struct field_spec line_create_fields[] = {LINE_FIELDS(true)};
+static const struct field_spec line_patch_fields[] = {LINE_FIELDS(false)};
+
+/* Line list keys are "position,id". */
+static bool valid_line_key(const char *key)
+{
+    const char *comma = strchr(key, ',');
+    if (comma == NULL || comma == key || comma - key > 11 || comma[1] == '\0' || strlen(comma + 1) > 19)
+        return false;
+    for (const char *p = key; p < comma; p++)
+        if (!((*p >= '0' && *p <= '9') || (p == key && *p == '-')))
+            return false;
+    for (const char *p = comma + 1; *p; p++)
+        if (*p < '0' || *p > '9')
+            return false;
+    return true;
+}
+
+static void location_of(char *out, size_t size, int64_t opportunity_id)
+{
+    snprintf(out, size, "/opportunities/%lld/lines", (long long)opportunity_id);
+}
+
+void lines_list(struct request *req)
+{
+    int64_t id;
+    if (!http_path_id(req, 0, &id))
+        return;
+    int limit;
+    char *after = NULL;
+    bool ok = http_query_limit(req, &limit) & http_query_cursor(req, "lines", &after);
+    if (ok && after && !valid_line_key(after)) {
+        http_field_error(req, "cursor", "is not a cursor from this list; use next_cursor as given");
+        ok = false;
+    }
+    if (!ok) {
+        free(after);
+        http_reply_query_errors(req);
+        return;
+    }
+    struct store_result res;
+    store_result_init(&res);
+    store_line_list(&req->auth, id, after, limit, &res);
+    http_reply_list_result(req, &res, "lines");
+    store_result_cleanup(&res);
+    free(after);
+}
+
+void lines_create(struct request *req)
+{
+    int64_t id;
+    if (!http_path_id(req, 0, &id) || !http_require_object(req))
+        return;
+    if (!validate_body(req, line_create_fields, VALIDATE_CREATE)) {
+        http_reply_problem(req, PROBLEM_VALIDATION, "The line has invalid fields.");
+        return;
+    }
+    char *json = validate_dump(req->body);
+    char location[64];
+    location_of(location, sizeof location, id);
+    struct store_result res;
+    store_result_init(&res);
+    store_line_create(&req->auth, id, json, req->if_match, &res);
+    http_reply_result(req, 201, &res, location);
+    store_result_cleanup(&res);
+    free(json);
+}
+
+void lines_get(struct request *req)
+{
+    int64_t id, line_id;
+    if (!http_path_id(req, 0, &id) || !http_path_id(req, 1, &line_id))
+        return;
+    struct store_result res;
+    store_result_init(&res);
+    store_line_get(&req->auth, id, line_id, &res);
+    http_reply_result(req, 200, &res, NULL);
+    store_result_cleanup(&res);
+}
+
+void lines_patch(struct request *req)
+{
+    int64_t id, line_id;
+    if (!http_path_id(req, 0, &id) || !http_path_id(req, 1, &line_id) || !http_require_object(req))
+        return;
+    if (!validate_body(req, line_patch_fields, VALIDATE_PATCH)) {
+        http_reply_problem(req, PROBLEM_VALIDATION, "The patch has invalid fields.");
+        return;
+    }
+    char *json = validate_dump(req->body);
+    struct store_result res;
+    store_result_init(&res);
+    store_line_patch(&req->auth, id, line_id, json, req->if_match, &res);
+    http_reply_result(req, 200, &res, NULL);
+    store_result_cleanup(&res);
+    free(json);
+}
+
+void lines_delete(struct request *req)
+{
+    int64_t id, line_id;
+    if (!http_path_id(req, 0, &id) || !http_path_id(req, 1, &line_id))
+        return;
+    struct store_result res;
+    store_result_init(&res);
+    if (store_line_delete(&req->auth, id, line_id, req->if_match, &res) == STORE_OK)
+        http_reply_empty(req, 204);
+    else
+        http_reply_store_error(req, &res);
+    store_result_cleanup(&res);
+}
+
+/* PUT takes a bare array and answers the new set (a bare array) with the
+ * opportunity's new ETag. */
+void lines_replace(struct request *req)
+{
+    int64_t id;
+    if (!http_path_id(req, 0, &id))
+        return;
+    if (!json_is_array(req->body)) {
+        http_reply_problem(req, PROBLEM_BAD_REQUEST, "The body must be a JSON array of lines.");
+        return;
+    }
+    if (!validate_array(req, req->body, line_create_fields, MAX_LINES, "")) {
+        http_reply_problem(req, PROBLEM_VALIDATION, "Some lines have invalid fields.");
+        return;
+    }
+    char *json = validate_dump(req->body);
+    struct store_result res;
+    store_result_init(&res);
+    store_lines_replace(&req->auth, id, json, req->if_match, &res);
+    http_reply_result(req, 200, &res, NULL);
+    store_result_cleanup(&res);
+    free(json);
+}

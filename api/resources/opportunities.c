@@ -1,0 +1,292 @@
+/* /opportunities: the deals, from first lead to won or lost. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "resources/resources.h"
+#include "resources/specs.h"
+#include "store/opportunities.h"
+#include "util/alloc.h"
+#include "util/text.h"
+#include "validate.h"
+
+#define READ_ONLY(name) {name, FIELD_READ_ONLY, 0, 0, false, false, NULL, NULL}
+#define OPPORTUNITY_FIELDS                                                                                            \
+    {"name", FIELD_TEXT, 1, 200, false, false, NULL, NULL}, {"owner_id", FIELD_ID, 0, 0, false, false, NULL, NULL},  \
+        {"status_id", FIELD_ID, 0, 0, false, false, NULL, NULL},                                                     \
+        {"close_date", FIELD_DATE, 0, 0, false, false, NULL, NULL},                                                  \
+        {"next_step", FIELD_TEXT, 0, 500, true, false, NULL, NULL},                                                  \
+        {"forecast_id", FIELD_ID, 0, 0, false, false, NULL, NULL},                                                   \
+        {"probability", FIELD_INTEGER, 0, 100, false, false, NULL, NULL},                                            \
+        {"competitor", FIELD_TEXT, 0, 200, true, false, NULL, NULL},                                                 \
+        {"source_id", FIELD_ID, 0, 0, true, false, NULL, NULL},                                                      \
+        {"loss_reason_id", FIELD_ID, 0, 0, true, false, NULL, NULL},                                                 \
+        {"description", FIELD_TEXT, 0, 10000, true, false, NULL, NULL},                                              \
+        {"win_loss_report", FIELD_TEXT, 0, 10000, true, false, NULL, NULL}, READ_ONLY("id"), READ_ONLY("value"),     \
+        READ_ONLY("weighted_value"), READ_ONLY("outcome"), READ_ONLY("created_by"), READ_ONLY("updated_at"),         \
+        READ_ONLY("version"), READ_ONLY("deleted_at")
+
+#define MAX_LINES 1000
+
+static const struct field_spec opportunity_create_fields[] = {
+    {"account_id", FIELD_ID, 0, 0, false, true, NULL, NULL},
+    {"external_id", FIELD_TEXT, 1, 200, true, false, NULL, NULL},
+    {"created_at", FIELD_TIMESTAMP, 0, 0, false, false, NULL, NULL}, /* admins only: checked with the caller */
+    {"lines", FIELD_OBJECTS, 0, MAX_LINES, false, false, NULL, line_create_fields},
+    OPPORTUNITY_FIELDS,
+    {NULL, FIELD_TEXT, 0, 0, false, false, NULL, NULL},
+};
+
+static const struct field_spec opportunity_patch_fields[] = {
+    {"account_id", FIELD_ID, 0, 0, false, false, NULL, NULL},
+    {"external_id", FIELD_TEXT, 1, 200, true, false, NULL, NULL},
+    READ_ONLY("created_at"),
+    READ_ONLY("lines"),
+    OPPORTUNITY_FIELDS,
+    {NULL, FIELD_TEXT, 0, 0, false, false, NULL, NULL},
+};
+
+/* PUT by external id: the id is in the path; lines, when given, replace the set. */
+static const struct field_spec opportunity_replace_fields[] = {
+    {"account_id", FIELD_ID, 0, 0, false, true, NULL, NULL},
+    READ_ONLY("external_id"),
+    {"created_at", FIELD_TIMESTAMP, 0, 0, false, false, NULL, NULL},
+    {"lines", FIELD_OBJECTS, 0, MAX_LINES, false, false, NULL, line_create_fields},
+    OPPORTUNITY_FIELDS,
+    {NULL, FIELD_TEXT, 0, 0, false, false, NULL, NULL},
+};
+
+static const char *const sort_names[SORT_COUNT] = {
+    [SORT_ID] = "id",           [SORT_CLOSE_DATE] = "close_date", [SORT_UPDATED_AT] = "updated_at",
+    [SORT_CREATED_AT] = "created_at", [SORT_NAME] = "name",       [SORT_VALUE] = "value",
+};
+
+static bool parse_sort(struct request *req, struct opportunity_filter *f)
+{
+    const char *v = http_query(req, "sort");
+    f->sort = SORT_ID;
+    f->descending = false;
+    if (v == NULL)
+        return true;
+    f->descending = v[0] == '-';
+    const char *name = v + (f->descending ? 1 : 0);
+    for (int i = 0; i < SORT_COUNT; i++)
+        if (strcmp(name, sort_names[i]) == 0) {
+            f->sort = (enum opportunity_sort)i;
+            return true;
+        }
+    http_field_error(req, "sort",
+                     "must be one of id, close_date, updated_at, created_at, name, value, optionally preceded by -");
+    return false;
+}
+
+static bool valid_money_text(const char *s)
+{
+    const char *dot = strchr(s, '.');
+    if (dot == NULL || strlen(dot) != 3 || dot == s || dot - s > 16)
+        return false;
+    for (const char *p = s; *p; p++)
+        if (p != dot && (*p < '0' || *p > '9'))
+            return false;
+    return true;
+}
+
+/* A cursor carries [last key as text, last id] for the sort it was made for. */
+static bool decode_cursor(struct request *req, struct opportunity_filter *f, char **key_out, char **id_out)
+{
+    char kind[64];
+    snprintf(kind, sizeof kind, "opportunities:%s%s", f->descending ? "-" : "", sort_names[f->sort]);
+    char *raw = NULL;
+    if (!http_query_cursor(req, kind, &raw))
+        return false;
+    if (raw == NULL)
+        return true;
+    json_t *key = json_loads(raw, JSON_REJECT_DUPLICATES, NULL);
+    free(raw);
+    const char *text = json_string_value(json_array_get(key, 0));
+    json_t *id = json_array_get(key, 1);
+    bool ok = json_array_size(key) == 2 && text && json_is_integer(id) && json_integer_value(id) > 0;
+    if (ok) {
+        switch (f->sort) {
+        case SORT_CLOSE_DATE: ok = http_valid_date(text); break;
+        case SORT_UPDATED_AT:
+        case SORT_CREATED_AT: ok = http_valid_timestamp(text); break;
+        case SORT_VALUE: ok = valid_money_text(text); break;
+        case SORT_NAME: ok = utf8_length(text) <= 200; break;
+        case SORT_ID: {
+            int64_t n;
+            ok = parse_id(text, &n);
+            break;
+        }
+        default: ok = false;
+        }
+    }
+    if (ok) {
+        *key_out = xstrdup(text);
+        *id_out = xasprintf("%lld", (long long)json_integer_value(id));
+    } else {
+        http_field_error(req, "cursor", "is not a cursor from this list; use next_cursor as given");
+    }
+    json_decref(key);
+    return ok;
+}
+
+struct id_param {
+    const char *name;
+    const char **target;
+    char text[24];
+};
+
+static void list(struct request *req, const char *account_id)
+{
+    struct opportunity_filter f = {0};
+    struct id_param ids[] = {
+        {"account_id", &f.account_id, ""}, {"owner_id", &f.owner_id, ""},   {"status_id", &f.status_id, ""},
+        {"forecast_id", &f.forecast_id, ""}, {"source_id", &f.source_id, ""},
+    };
+    bool ok = http_query_limit(req, &f.limit) & parse_sort(req, &f) &
+              http_query_date(req, "close_from", &f.close_from) & http_query_date(req, "close_to", &f.close_to) &
+              http_query_timestamp(req, "updated_since", &f.updated_since) &
+              http_query_bool(req, "include_deleted", &f.include_deleted);
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        int64_t id;
+        bool present;
+        if (!http_query_id(req, ids[i].name, &id, &present))
+            ok = false;
+        else if (present) {
+            snprintf(ids[i].text, sizeof ids[i].text, "%lld", (long long)id);
+            *ids[i].target = ids[i].text;
+        }
+    }
+    f.outcome = http_query(req, "outcome");
+    if (f.outcome && strcmp(f.outcome, "open") != 0 && strcmp(f.outcome, "won") != 0 && strcmp(f.outcome, "lost") != 0) {
+        http_field_error(req, "outcome", "must be open, won or lost");
+        ok = false;
+    }
+    f.q = http_query(req, "q");
+    if (f.q && utf8_length(f.q) > 200) {
+        http_field_error(req, "q", "must be at most 200 characters long");
+        ok = false;
+    }
+    f.external_id = http_query(req, "external_id");
+    char *key = NULL, *after_id = NULL;
+    if (ok && !decode_cursor(req, &f, &key, &after_id))
+        ok = false;
+    if (!ok) {
+        http_reply_query_errors(req);
+        goto out;
+    }
+    if (account_id) {
+        f.account_id = account_id;
+        f.account_must_exist = true;
+    }
+    f.after_key = key;
+    f.after_id = after_id;
+    char kind[64];
+    snprintf(kind, sizeof kind, "opportunities:%s%s", f.descending ? "-" : "", sort_names[f.sort]);
+    struct store_result res;
+    store_result_init(&res);
+    store_opportunity_list(&req->auth, &f, &res);
+    http_reply_list_result(req, &res, kind);
+    store_result_cleanup(&res);
+out:
+    free(key);
+    free(after_id);
+}
+
+void opportunities_list(struct request *req)
+{
+    list(req, NULL);
+}
+
+void account_opportunities_list(struct request *req)
+{
+    int64_t id;
+    if (!http_path_id(req, 0, &id))
+        return;
+    char text[24];
+    snprintf(text, sizeof text, "%lld", (long long)id);
+    list(req, text);
+}
+
+void opportunities_create(struct request *req)
+{
+    if (!http_require_object(req))
+        return;
+    if (!validate_body(req, opportunity_create_fields, VALIDATE_CREATE)) {
+        http_reply_problem(req, PROBLEM_VALIDATION, "The opportunity has invalid fields.");
+        return;
+    }
+    char *json = validate_dump(req->body);
+    struct store_result res;
+    store_result_init(&res);
+    store_opportunity_create(&req->auth, json, &res);
+    http_reply_result(req, 201, &res, "/opportunities");
+    store_result_cleanup(&res);
+    free(json);
+}
+
+void opportunities_get(struct request *req)
+{
+    int64_t id;
+    if (!http_path_id(req, 0, &id))
+        return;
+    struct store_result res;
+    store_result_init(&res);
+    store_opportunity_get(&req->auth, id, &res);
+    http_reply_result(req, 200, &res, NULL);
+    store_result_cleanup(&res);
+}
+
+void opportunities_patch(struct request *req)
+{
+    int64_t id;
+    if (!http_path_id(req, 0, &id) || !http_require_object(req))
+        return;
+    if (!validate_body(req, opportunity_patch_fields, VALIDATE_PATCH)) {
+        http_reply_problem(req, PROBLEM_VALIDATION, "The patch has invalid fields.");
+        return;
+    }
+    char *json = validate_dump(req->body);
+    struct store_result res;
+    store_result_init(&res);
+    store_opportunity_patch(&req->auth, id, json, req->if_match, &res);
+    http_reply_result(req, 200, &res, NULL);
+    store_result_cleanup(&res);
+    free(json);
+}
+
+void opportunities_upsert(struct request *req)
+{
+    const char *external_id = http_path(req, 0);
+    if (!http_require_object(req))
+        return;
+    size_t len = utf8_length(external_id);
+    if (len < 1 || len > 200)
+        http_field_error(req, "external_id", "must be 1 to 200 characters long");
+    if (!validate_body(req, opportunity_replace_fields, VALIDATE_REPLACE) || req->error_count > 0) {
+        http_reply_problem(req, PROBLEM_VALIDATION, "The opportunity has invalid fields.");
+        return;
+    }
+    char *json = validate_dump(req->body);
+    struct store_result res;
+    store_result_init(&res);
+    store_opportunity_upsert(&req->auth, external_id, json, req->if_match, &res);
+    http_reply_result(req, res.created ? 201 : 200, &res, "/opportunities");
+    store_result_cleanup(&res);
+    free(json);
+}
+
+void opportunities_delete(struct request *req)
+{
+    int64_t id;
+    if (!http_path_id(req, 0, &id))
+        return;
+    struct store_result res;
+    store_result_init(&res);
+    if (store_opportunity_delete(&req->auth, id, req->if_match, &res) == STORE_OK)
+        http_reply_empty(req, 204);
+    else
+        http_reply_store_error(req, &res);
+    store_result_cleanup(&res);
+}

@@ -1,0 +1,10 @@
+/* Company-wide settings (one row). */
+#ifndef STORE_SETTINGS_H
+#define STORE_SETTINGS_H
+#include "store/store.h"
+
+enum store_status store_settings_get(const struct store_auth *auth, struct store_result *res);
+enum store_status store_settings_patch(const struct store_auth *auth, const char *json, int64_t if_match,
+                                       struct store_result *res);
+
+#endif

@@ -1,0 +1,516 @@
+-- Opportunities and their lines, with exact money.
+--
+-- Money is numeric with two decimals; derived figures are computed here and
+-- nowhere else: a line's total and an opportunity's weighted value are
+-- generated columns (round() on numeric rounds half away from zero), and
+-- an opportunity's value is kept by a trigger on its lines, in the writing
+-- transaction, as value + delta so concurrent line writes never lose a sum.
+
+CREATE TABLE opportunities (
+  id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  account_id       bigint NOT NULL CONSTRAINT opportunities__account_id__fk REFERENCES accounts (id),
+  name             text NOT NULL CONSTRAINT opportunities__name__check CHECK (char_length(name) BETWEEN 1 AND 200),
+  owner_id         bigint NOT NULL CONSTRAINT opportunities__owner_id__fk REFERENCES users (id),
+  status_kind      text NOT NULL DEFAULT 'opportunity-status' CHECK (status_kind = 'opportunity-status'),
+  status_id        bigint NOT NULL,
+  close_date       date NOT NULL,
+  next_step        text CONSTRAINT opportunities__next_step__check CHECK (char_length(next_step) <= 500),
+  forecast_kind    text NOT NULL DEFAULT 'opportunity-forecast' CHECK (forecast_kind = 'opportunity-forecast'),
+  forecast_id      bigint NOT NULL,
+  probability      smallint NOT NULL CONSTRAINT opportunities__probability__check CHECK (probability BETWEEN 0 AND 100),
+  competitor       text CONSTRAINT opportunities__competitor__check CHECK (char_length(competitor) <= 200),
+  source_kind      text NOT NULL DEFAULT 'source' CHECK (source_kind = 'source'),
+  source_id        bigint,
+  loss_reason_kind text NOT NULL DEFAULT 'opportunity-loss-reason' CHECK (loss_reason_kind = 'opportunity-loss-reason'),
+  loss_reason_id   bigint,
+  description      text CONSTRAINT opportunities__description__check CHECK (char_length(description) <= 10000),
+  win_loss_report  text CONSTRAINT opportunities__win_loss_report__check CHECK (char_length(win_loss_report) <= 10000),
+  external_id      text CONSTRAINT opportunities__external_id__check CHECK (char_length(external_id) BETWEEN 1 AND 200),
+  value            numeric(20, 2) NOT NULL DEFAULT 0 CONSTRAINT opportunities__value__check CHECK (value >= 0),
+  weighted_value   numeric(20, 2) GENERATED ALWAYS AS (round(value * probability / 100, 2)) STORED,
+  outcome          text GENERATED ALWAYS AS
+                     (CASE probability WHEN 0 THEN 'lost' WHEN 100 THEN 'won' ELSE 'open' END) STORED,
+  created_at       timestamptz NOT NULL DEFAULT now(),
+  created_by       bigint NOT NULL CONSTRAINT opportunities__created_by__fk REFERENCES users (id),
+  updated_at       timestamptz NOT NULL DEFAULT now(),
+  version          integer NOT NULL DEFAULT 1,
+  deleted_at       timestamptz,
+  CONSTRAINT opportunities__status_id__fk FOREIGN KEY (status_kind, status_id) REFERENCES lookup_items (kind, id),
+  CONSTRAINT opportunities__forecast_id__fk FOREIGN KEY (forecast_kind, forecast_id) REFERENCES lookup_items (kind, id),
+  CONSTRAINT opportunities__source_id__fk FOREIGN KEY (source_kind, source_id) REFERENCES lookup_items (kind, id),
+  CONSTRAINT opportunities__loss_reason_id__fk
+    FOREIGN KEY (loss_reason_kind, loss_reason_id) REFERENCES lookup_items (kind, id)
+);
+CREATE UNIQUE INDEX opportunities__external_id__unique ON opportunities (external_id)
+  WHERE deleted_at IS NULL AND external_id IS NOT NULL;
+CREATE INDEX opportunities_account ON opportunities (account_id, id);
+CREATE INDEX opportunities_owner_close ON opportunities (owner_id, close_date, id);
+CREATE INDEX opportunities_close ON opportunities (close_date, id);
+CREATE INDEX opportunities_updated ON opportunities (updated_at, id);
+CREATE INDEX opportunities_created ON opportunities (created_at, id);
+CREATE INDEX opportunities_name ON opportunities (name, id);
+CREATE INDEX opportunities_value ON opportunities (value, id);
+CREATE INDEX opportunities_status ON opportunities (status_id);
+CREATE INDEX opportunities_forecast ON opportunities (forecast_id);
+CREATE INDEX opportunities_source ON opportunities (source_id) WHERE source_id IS NOT NULL;
+CREATE INDEX opportunities_loss_reason ON opportunities (loss_reason_id) WHERE loss_reason_id IS NOT NULL;
+CREATE INDEX opportunities_name_trgm ON opportunities USING gin (name gin_trgm_ops);
+
+CREATE TABLE opportunity_lines (
+  id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  opportunity_id bigint NOT NULL CONSTRAINT opportunity_lines__opportunity_id__fk REFERENCES opportunities (id),
+  product_kind   text NOT NULL DEFAULT 'product' CHECK (product_kind = 'product'),
+  product_id     bigint NOT NULL,
+  description    text CONSTRAINT opportunity_lines__description__check CHECK (char_length(description) <= 500),
+  -- Echoed as given (2, 1.5, 0.125), so no fixed scale.
+  quantity       numeric NOT NULL CONSTRAINT opportunity_lines__quantity__check
+                   CHECK (quantity > 0 AND quantity <= 1000000 AND scale(quantity) <= 3),
+  unit_price     numeric(12, 2) NOT NULL
+                   CONSTRAINT opportunity_lines__unit_price__check CHECK (unit_price BETWEEN 0 AND 1000000000),
+  total          numeric(20, 2) GENERATED ALWAYS AS (round(quantity * unit_price, 2)) STORED,
+  position       integer NOT NULL,
+  created_at     timestamptz NOT NULL DEFAULT now(),
+  updated_at     timestamptz NOT NULL DEFAULT now(),
+  version        integer NOT NULL DEFAULT 1,
+  CONSTRAINT opportunity_lines__product_id__fk FOREIGN KEY (product_kind, product_id) REFERENCES lookup_items (kind, id)
+);
+CREATE INDEX opportunity_lines_opportunity ON opportunity_lines (opportunity_id, position, id);
+CREATE INDEX opportunity_lines_product ON opportunity_lines (product_id);
+
+-- Marks the opportunity as already given a new version in this transaction,
+-- so one request moves the version once however many rows it touches.
+CREATE FUNCTION opportunity_mark_versioned(p_id bigint) RETURNS void
+LANGUAGE sql AS $$ SELECT set_config('app.versioned_' || p_id, '1', true) $$;
+
+CREATE FUNCTION opportunity_is_versioned(p_id bigint) RETURNS boolean
+LANGUAGE sql STABLE AS $$ SELECT coalesce(current_setting('app.versioned_' || p_id, true), '') = '1' $$;
+
+-- Keeps opportunities.value equal to the sum of its line totals. Every
+-- write to lines, by any code path, goes through here.
+CREATE FUNCTION opportunity_lines_keep_value() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_id bigint := CASE WHEN TG_OP = 'DELETE' THEN OLD.opportunity_id ELSE NEW.opportunity_id END;
+  v_delta numeric := (CASE WHEN TG_OP = 'DELETE' THEN 0 ELSE NEW.total END)
+                   - (CASE WHEN TG_OP = 'INSERT' THEN 0 ELSE OLD.total END);
+  v_bump integer := CASE WHEN opportunity_is_versioned(v_id) THEN 0 ELSE 1 END;
+BEGIN
+  IF TG_OP = 'UPDATE' AND NEW.opportunity_id <> OLD.opportunity_id THEN
+    RAISE EXCEPTION 'a line cannot move to another opportunity';
+  END IF;
+  UPDATE opportunities SET value = value + v_delta, updated_at = now(), version = version + v_bump
+   WHERE id = v_id;
+  PERFORM opportunity_mark_versioned(v_id);
+  RETURN NULL;
+END $$;
+
+CREATE TRIGGER opportunity_lines_keep_value AFTER INSERT OR UPDATE OR DELETE ON opportunity_lines
+  FOR EACH ROW EXECUTE FUNCTION opportunity_lines_keep_value();
+
+CREATE FUNCTION line_json(l opportunity_lines) RETURNS json
+LANGUAGE sql STABLE AS $$
+  SELECT json_build_object('id', l.id, 'opportunity_id', l.opportunity_id, 'product_id', l.product_id,
+    'description', l.description, 'quantity', l.quantity, 'unit_price', l.unit_price::text,
+    'total', l.total::text, 'position', l.position, 'created_at', api_ts(l.created_at),
+    'updated_at', api_ts(l.updated_at), 'version', l.version)
+$$;
+
+CREATE FUNCTION opportunity_lines_json(p_id bigint) RETURNS json
+LANGUAGE sql STABLE AS $$
+  SELECT coalesce(json_agg(line_json(l) ORDER BY l.position, l.id), '[]'::json)
+    FROM opportunity_lines l WHERE l.opportunity_id = p_id
+$$;
+
+CREATE FUNCTION opportunity_json(o opportunities) RETURNS json
+LANGUAGE sql STABLE AS $$
+  SELECT json_build_object('id', o.id, 'account_id', o.account_id, 'name', o.name, 'owner_id', o.owner_id,
+    'status_id', o.status_id, 'close_date', o.close_date, 'next_step', o.next_step,
+    'forecast_id', o.forecast_id, 'probability', o.probability, 'competitor', o.competitor,
+    'source_id', o.source_id, 'loss_reason_id', o.loss_reason_id, 'description', o.description,
+    'win_loss_report', o.win_loss_report, 'external_id', o.external_id,
+    'value', o.value::text, 'weighted_value', o.weighted_value::text, 'outcome', o.outcome,
+    'created_at', api_ts(o.created_at),
+    'created_by', (SELECT json_build_object('id', u.id, 'name', u.name) FROM users u WHERE u.id = o.created_by),
+    'updated_at', api_ts(o.updated_at), 'version', o.version, 'deleted_at', api_ts(o.deleted_at))
+$$;
+
+-- The single-resource form embeds the lines (lists leave them out).
+CREATE FUNCTION opportunity_with_lines_json(o opportunities) RETURNS text
+LANGUAGE sql STABLE AS $$
+  SELECT rtrim(opportunity_json(o)::text, '}') || ', "lines" : ' || opportunity_lines_json(o.id)::text || '}'
+$$;
+
+-- Applies a (validated) line body: the product's price unless the line
+-- names one. Returns the line and its field errors (names prefixed with
+-- p_field, e.g. "lines[2].") instead of raising, so a whole set of lines is
+-- checked before anything fails.
+CREATE FUNCTION line_apply(INOUT l opportunity_lines, p jsonb, p_field text, OUT errors jsonb)
+LANGUAGE plpgsql AS $$
+DECLARE v_price numeric; v_product_changed boolean := false;
+BEGIN
+  errors := '[]';
+  IF p ? 'product_id' AND (p->>'product_id')::bigint IS DISTINCT FROM l.product_id THEN
+    l.product_id := (p->>'product_id')::bigint;
+    v_product_changed := true;
+    errors := errors || lookup_reference_errors('product', l.product_id, p_field || 'product_id');
+  END IF;
+  IF p ? 'description' THEN l.description := p->>'description'; END IF;
+  IF p ? 'quantity' THEN l.quantity := (p->>'quantity')::numeric; END IF;
+  l.quantity := coalesce(l.quantity, 1);
+  IF p ? 'unit_price' THEN l.unit_price := (p->>'unit_price')::numeric; END IF;
+  IF p ? 'position' THEN l.position := (p->>'position')::integer; END IF;
+  IF l.unit_price IS NULL AND jsonb_array_length(errors) = 0 THEN
+    SELECT unit_price INTO v_price FROM lookup_items WHERE id = l.product_id;
+    l.unit_price := v_price;
+    IF l.unit_price IS NULL THEN
+      errors := errors || api_field_error(p_field || 'unit_price', 'is required: the product has no unit price');
+    END IF;
+  END IF;
+END $$;
+
+-- Checks and completes lines given as a JSON array, positions following
+-- the array order (after p_after) unless given. Returns them with every
+-- line's errors, so the caller can report them with its own.
+CREATE FUNCTION lines_prepare(p_lines jsonb, p_field text, p_after integer,
+                              OUT lines opportunity_lines[], OUT errors jsonb)
+LANGUAGE plpgsql AS $$
+DECLARE r record; item jsonb; i integer := 0; l opportunity_lines;
+BEGIN
+  lines := '{}';
+  errors := '[]';
+  FOR item IN SELECT value FROM jsonb_array_elements(coalesce(p_lines, '[]'::jsonb)) LOOP
+    l := NULL;
+    r := line_apply(l, item, format('%s[%s].', p_field, i));
+    l := r.l;
+    errors := errors || r.errors;
+    l.position := coalesce(l.position, p_after + i + 1);
+    lines := lines || l;
+    i := i + 1;
+  END LOOP;
+END $$;
+
+CREATE FUNCTION lines_store(p_opportunity_id bigint, p_lines opportunity_lines[]) RETURNS void
+LANGUAGE sql AS $$
+  INSERT INTO opportunity_lines (opportunity_id, product_id, description, quantity, unit_price, position)
+  SELECT p_opportunity_id, u.product_id, u.description, u.quantity, u.unit_price, u.position FROM unnest(p_lines) u
+$$;
+
+-- Replaces an opportunity's lines with a validated JSON array.
+CREATE FUNCTION lines_replace(p_opportunity_id bigint, p_lines jsonb, p_field text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE r record;
+BEGIN
+  r := lines_prepare(p_lines, p_field, 0);
+  PERFORM api_fail_if_invalid(r.errors);
+  DELETE FROM opportunity_lines WHERE opportunity_id = p_opportunity_id;
+  PERFORM lines_store(p_opportunity_id, r.lines);
+END $$;
+
+-- Applies a validated merge patch (or replacement) to an opportunity,
+-- filling defaults and checking references; collects all errors.
+CREATE FUNCTION opportunity_check(INOUT o opportunities, p jsonb, p_replace boolean, OUT errors jsonb)
+LANGUAGE plpgsql AS $$
+DECLARE
+  old opportunities := o; s settings; acc accounts;
+  v_creating boolean := o.id IS NULL; v_status_probability smallint;
+BEGIN
+  errors := '[]';
+  SELECT * INTO s FROM settings;
+  IF p_replace THEN
+    o.next_step := NULL; o.competitor := NULL; o.loss_reason_id := NULL;
+    o.description := NULL; o.win_loss_report := NULL;
+    IF NOT p ? 'source_id' THEN o.source_id := old.source_id; END IF;
+  END IF;
+  IF p ? 'account_id' THEN o.account_id := (p->>'account_id')::bigint; END IF;
+  IF o.account_id IS DISTINCT FROM old.account_id OR v_creating THEN
+    SELECT * INTO acc FROM accounts WHERE id = o.account_id AND deleted_at IS NULL;
+    IF NOT FOUND THEN
+      errors := errors || api_field_error('account_id', format('no account has id %s', o.account_id));
+    END IF;
+  END IF;
+  IF p ? 'name' THEN o.name := p->>'name'; END IF;
+  IF p ? 'owner_id' THEN o.owner_id := (p->>'owner_id')::bigint; END IF;
+  IF p ? 'status_id' THEN o.status_id := (p->>'status_id')::bigint; END IF;
+  IF p ? 'close_date' THEN o.close_date := (p->>'close_date')::date; END IF;
+  IF p ? 'next_step' THEN o.next_step := p->>'next_step'; END IF;
+  IF p ? 'forecast_id' THEN o.forecast_id := (p->>'forecast_id')::bigint; END IF;
+  IF p ? 'probability' THEN o.probability := (p->>'probability')::smallint; END IF;
+  IF p ? 'competitor' THEN o.competitor := p->>'competitor'; END IF;
+  IF p ? 'source_id' THEN o.source_id := (p->>'source_id')::bigint; END IF;
+  IF p ? 'loss_reason_id' THEN o.loss_reason_id := (p->>'loss_reason_id')::bigint; END IF;
+  IF p ? 'description' THEN o.description := p->>'description'; END IF;
+  IF p ? 'win_loss_report' THEN o.win_loss_report := p->>'win_loss_report'; END IF;
+  IF p ? 'external_id' THEN o.external_id := p->>'external_id'; END IF;
+
+  IF v_creating THEN
+    o.name := coalesce(o.name, acc.name);
+    o.owner_id := coalesce(o.owner_id, api_caller());
+    o.status_id := coalesce(o.status_id,
+      (SELECT id FROM lookup_items WHERE kind = 'opportunity-status' AND is_default));
+    o.forecast_id := coalesce(o.forecast_id,
+      (SELECT id FROM lookup_items WHERE kind = 'opportunity-forecast' AND is_default));
+    o.close_date := coalesce(o.close_date, current_date + s.default_close_days);
+    IF NOT p ? 'source_id' THEN
+      o.source_id := (SELECT id FROM lookup_items WHERE id = acc.source_id AND active);
+    END IF;
+    IF p ? 'created_at' THEN
+      IF NOT api_caller_is_admin() THEN
+        errors := errors || api_field_error('created_at', 'is read-only: only admins may import created_at');
+      ELSIF (p->>'created_at')::timestamptz > now() THEN
+        errors := errors || api_field_error('created_at', 'cannot be in the future');
+      ELSE
+        o.created_at := (p->>'created_at')::timestamptz;
+      END IF;
+    END IF;
+    o.created_at := coalesce(o.created_at, now());
+    o.created_by := api_caller();
+  END IF;
+
+  -- Probability: as given, else the (new) status's, else 10 on create.
+  IF NOT p ? 'probability' AND (v_creating OR o.status_id IS DISTINCT FROM old.status_id) THEN
+    SELECT probability INTO v_status_probability FROM lookup_items WHERE id = o.status_id AND kind = 'opportunity-status';
+    o.probability := coalesce(v_status_probability, o.probability, 10);
+  END IF;
+
+  IF o.owner_id IS DISTINCT FROM old.owner_id AND NOT EXISTS (SELECT 1 FROM users WHERE id = o.owner_id AND active) THEN
+    errors := errors || api_field_error('owner_id', format('no active user has id %s', o.owner_id));
+  END IF;
+  IF o.status_id IS NULL THEN
+    errors := errors || api_field_error('status_id', 'is required: the status table has no default item');
+  ELSIF o.status_id IS DISTINCT FROM old.status_id THEN
+    errors := errors || lookup_reference_errors('opportunity-status', o.status_id, 'status_id');
+  END IF;
+  IF o.forecast_id IS NULL THEN
+    errors := errors || api_field_error('forecast_id', 'is required: the forecast table has no default item');
+  ELSIF o.forecast_id IS DISTINCT FROM old.forecast_id THEN
+    errors := errors || lookup_reference_errors('opportunity-forecast', o.forecast_id, 'forecast_id');
+  END IF;
+  IF o.source_id IS DISTINCT FROM old.source_id AND p ? 'source_id' THEN
+    errors := errors || lookup_reference_errors('source', o.source_id, 'source_id');
+  END IF;
+  IF o.loss_reason_id IS DISTINCT FROM old.loss_reason_id THEN
+    errors := errors || lookup_reference_errors('opportunity-loss-reason', o.loss_reason_id, 'loss_reason_id');
+  END IF;
+END $$;
+
+-- opportunity_check, failing with 422 on any error.
+CREATE FUNCTION opportunity_apply(o opportunities, p jsonb, p_replace boolean) RETURNS opportunities
+LANGUAGE plpgsql AS $$
+DECLARE r record;
+BEGIN
+  r := opportunity_check(o, p, p_replace);
+  PERFORM api_fail_if_invalid(r.errors);
+  RETURN r.o;
+END $$;
+
+CREATE FUNCTION opportunity_get_json(p_id bigint) RETURNS TABLE (body json, version integer, id bigint)
+LANGUAGE sql STABLE AS $$
+  SELECT opportunity_with_lines_json(o)::json, o.version, o.id FROM opportunities o WHERE o.id = p_id
+$$;
+
+CREATE FUNCTION api_opportunity_create(p jsonb) RETURNS TABLE (body json, version integer, id bigint)
+LANGUAGE plpgsql AS $$
+DECLARE o opportunities; checked record; lines record;
+BEGIN
+  checked := opportunity_check(o, p, false);
+  lines := lines_prepare(p->'lines', 'lines', 0);
+  PERFORM api_fail_if_invalid(checked.errors || lines.errors);
+  o := checked.o;
+  INSERT INTO opportunities (account_id, name, owner_id, status_id, close_date, next_step, forecast_id, probability,
+    competitor, source_id, loss_reason_id, description, win_loss_report, external_id, created_at, created_by)
+  VALUES (o.account_id, o.name, o.owner_id, o.status_id, o.close_date, o.next_step, o.forecast_id, o.probability,
+    o.competitor, o.source_id, o.loss_reason_id, o.description, o.win_loss_report, o.external_id, o.created_at,
+    o.created_by)
+  RETURNING * INTO o;
+  PERFORM opportunity_mark_versioned(o.id);
+  PERFORM lines_store(o.id, lines.lines);
+  RETURN QUERY SELECT * FROM opportunity_get_json(o.id);
+END $$;
+
+CREATE FUNCTION opportunity_lock_live(p_id bigint, p_if_match integer) RETURNS opportunities
+LANGUAGE plpgsql AS $$
+DECLARE o opportunities;
+BEGIN
+  SELECT * INTO o FROM opportunities WHERE opportunities.id = p_id AND deleted_at IS NULL FOR UPDATE;
+  IF NOT FOUND THEN PERFORM api_fail('C4404', 'No opportunity has this id.'); END IF;
+  PERFORM api_check_version(o.version, p_if_match);
+  RETURN o;
+END $$;
+
+CREATE FUNCTION opportunity_store_changes(old opportunities, new opportunities) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF new IS NOT DISTINCT FROM old THEN RETURN; END IF;
+  UPDATE opportunities SET account_id = new.account_id, name = new.name, owner_id = new.owner_id,
+         status_id = new.status_id, close_date = new.close_date, next_step = new.next_step,
+         forecast_id = new.forecast_id, probability = new.probability, competitor = new.competitor,
+         source_id = new.source_id, loss_reason_id = new.loss_reason_id, description = new.description,
+         win_loss_report = new.win_loss_report, external_id = new.external_id, updated_at = now(),
+         version = opportunities.version + CASE WHEN opportunity_is_versioned(old.id) THEN 0 ELSE 1 END
+   WHERE opportunities.id = old.id;
+  PERFORM opportunity_mark_versioned(old.id);
+END $$;
+
+CREATE FUNCTION api_opportunity_patch(p_id bigint, p jsonb, p_if_match integer)
+RETURNS TABLE (body json, version integer, id bigint)
+LANGUAGE plpgsql AS $$
+DECLARE old opportunities;
+BEGIN
+  old := opportunity_lock_live(p_id, p_if_match);
+  PERFORM opportunity_store_changes(old, opportunity_apply(old, p, false));
+  RETURN QUERY SELECT * FROM opportunity_get_json(p_id);
+END $$;
+
+-- Upsert by external id. On replace, free-text and optional references
+-- left out become null; fields the server defaults keep their value;
+-- `lines`, when given, replace the whole set.
+CREATE FUNCTION api_opportunity_upsert(p_external_id text, p jsonb, p_if_match integer)
+RETURNS TABLE (body json, version integer, id bigint, created boolean)
+LANGUAGE plpgsql AS $$
+DECLARE old opportunities;
+BEGIN
+  PERFORM pg_advisory_xact_lock(hashtext('opportunity:' || p_external_id));
+  p := p || jsonb_build_object('external_id', p_external_id);
+  SELECT * INTO old FROM opportunities o WHERE o.external_id = p_external_id AND o.deleted_at IS NULL FOR UPDATE;
+  IF NOT FOUND THEN
+    IF p_if_match IS NOT NULL THEN
+      PERFORM api_fail('C4412', 'No opportunity has this external id, so If-Match cannot match.');
+    END IF;
+    RETURN QUERY SELECT c.body, c.version, c.id, true FROM api_opportunity_create(p) c;
+    RETURN;
+  END IF;
+  PERFORM api_check_version(old.version, p_if_match);
+  PERFORM opportunity_store_changes(old, opportunity_apply(old, p - 'lines', true));
+  IF p ? 'lines' THEN
+    PERFORM lines_replace(old.id, p->'lines', 'lines');
+  END IF;
+  RETURN QUERY SELECT g.body, g.version, g.id, false FROM opportunity_get_json(old.id) g;
+END $$;
+
+CREATE FUNCTION api_opportunity_delete(p_id bigint, p_if_match integer)
+RETURNS TABLE (body json, version integer, id bigint)
+LANGUAGE plpgsql AS $$
+DECLARE old opportunities;
+BEGIN
+  old := opportunity_lock_live(p_id, p_if_match);
+  UPDATE opportunities SET deleted_at = now(), updated_at = now(), version = opportunities.version + 1
+   WHERE opportunities.id = p_id;
+  RETURN QUERY SELECT * FROM opportunity_get_json(p_id);
+END $$;
+
+------------------------------------------------------------------------
+-- Lines
+------------------------------------------------------------------------
+CREATE FUNCTION line_lock(p_opportunity_id bigint, p_line_id bigint, p_if_match integer) RETURNS opportunity_lines
+LANGUAGE plpgsql AS $$
+DECLARE l opportunity_lines;
+BEGIN
+  PERFORM opportunity_lock_live(p_opportunity_id, NULL);
+  SELECT * INTO l FROM opportunity_lines
+   WHERE opportunity_lines.id = p_line_id AND opportunity_id = p_opportunity_id FOR UPDATE;
+  IF NOT FOUND THEN PERFORM api_fail('C4404', 'This opportunity has no line with this id.'); END IF;
+  PERFORM api_check_version(l.version, p_if_match);
+  RETURN l;
+END $$;
+
+-- If-Match on a new line refers to the opportunity (adding a line changes it).
+CREATE FUNCTION api_line_create(p_opportunity_id bigint, p jsonb, p_if_match integer)
+RETURNS TABLE (body json, version integer, id bigint)
+LANGUAGE plpgsql AS $$
+DECLARE l opportunity_lines; v_next integer; errors jsonb; r record;
+BEGIN
+  PERFORM opportunity_lock_live(p_opportunity_id, p_if_match);
+  l.opportunity_id := p_opportunity_id;
+  r := line_apply(l, p, '');
+  l := r.l;
+  errors := r.errors;
+  PERFORM api_fail_if_invalid(errors);
+  SELECT coalesce(max(position), 0) + 1 INTO v_next FROM opportunity_lines WHERE opportunity_id = p_opportunity_id;
+  INSERT INTO opportunity_lines (opportunity_id, product_id, description, quantity, unit_price, position)
+  VALUES (l.opportunity_id, l.product_id, l.description, l.quantity, l.unit_price, coalesce(l.position, v_next))
+  RETURNING * INTO l;
+  RETURN QUERY SELECT line_json(l), l.version, l.id;
+END $$;
+
+CREATE FUNCTION api_line_patch(p_opportunity_id bigint, p_line_id bigint, p jsonb, p_if_match integer)
+RETURNS TABLE (body json, version integer, id bigint)
+LANGUAGE plpgsql AS $$
+DECLARE old opportunity_lines; new opportunity_lines; errors jsonb; r record;
+BEGIN
+  old := line_lock(p_opportunity_id, p_line_id, p_if_match);
+  r := line_apply(old, p, '');
+  new := r.l;
+  errors := r.errors;
+  PERFORM api_fail_if_invalid(errors);
+  IF new IS DISTINCT FROM old THEN
+    UPDATE opportunity_lines SET product_id = new.product_id, description = new.description,
+           quantity = new.quantity, unit_price = new.unit_price, position = new.position,
+           updated_at = now(), version = opportunity_lines.version + 1
+     WHERE opportunity_lines.id = p_line_id RETURNING * INTO new;
+  END IF;
+  RETURN QUERY SELECT line_json(new), new.version, new.id;
+END $$;
+
+CREATE FUNCTION api_line_delete(p_opportunity_id bigint, p_line_id bigint, p_if_match integer)
+RETURNS TABLE (body json, version integer, id bigint)
+LANGUAGE plpgsql AS $$
+DECLARE old opportunity_lines;
+BEGIN
+  old := line_lock(p_opportunity_id, p_line_id, p_if_match);
+  DELETE FROM opportunity_lines WHERE opportunity_lines.id = p_line_id;
+  RETURN QUERY SELECT line_json(old), old.version, old.id;
+END $$;
+
+-- Replaces the whole set atomically; answers the new set and the
+-- opportunity's version (for the ETag).
+CREATE FUNCTION api_lines_replace(p_opportunity_id bigint, p jsonb, p_if_match integer)
+RETURNS TABLE (body json, version integer, id bigint)
+LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM opportunity_lock_live(p_opportunity_id, p_if_match);
+  PERFORM lines_replace(p_opportunity_id, p, '');
+  -- An empty set still changes the opportunity once.
+  IF NOT opportunity_is_versioned(p_opportunity_id) THEN
+    UPDATE opportunities SET updated_at = now(), version = opportunities.version + 1
+     WHERE opportunities.id = p_opportunity_id;
+  END IF;
+  RETURN QUERY SELECT opportunity_lines_json(o.id), o.version, o.id FROM opportunities o
+    WHERE o.id = p_opportunity_id;
+END $$;
+
+------------------------------------------------------------------------
+-- Accounts and lookups learn about opportunities
+------------------------------------------------------------------------
+CREATE FUNCTION account_check_live(p_id bigint) RETURNS void
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM accounts WHERE id = p_id AND deleted_at IS NULL) THEN
+    PERFORM api_fail('C4404', 'No account has this id.');
+  END IF;
+END $$;
+
+CREATE OR REPLACE FUNCTION lookup_reference_count(p_id bigint) RETURNS bigint
+LANGUAGE sql STABLE AS $$
+  SELECT (SELECT count(*) FROM accounts WHERE source_id = p_id)
+       + (SELECT count(*) FROM opportunities
+           WHERE status_id = p_id OR forecast_id = p_id OR source_id = p_id OR loss_reason_id = p_id)
+       + (SELECT count(*) FROM opportunity_lines WHERE product_id = p_id)
+$$;
+
+CREATE OR REPLACE FUNCTION api_account_delete(p_id bigint, p_if_match integer)
+RETURNS TABLE (body json, version integer, id bigint)
+LANGUAGE plpgsql AS $$
+DECLARE old accounts; live bigint;
+BEGIN
+  SELECT * INTO old FROM accounts WHERE accounts.id = p_id AND deleted_at IS NULL FOR UPDATE;
+  IF NOT FOUND THEN PERFORM api_fail('C4404', 'No account has this id.'); END IF;
+  PERFORM api_check_version(old.version, p_if_match);
+  SELECT count(*) INTO live FROM opportunities WHERE account_id = p_id AND deleted_at IS NULL;
+  IF live > 0 THEN
+    PERFORM api_fail('C4409', format('The account still has %s live opportunit%s; delete or move them first.',
+                                     live, CASE WHEN live = 1 THEN 'y' ELSE 'ies' END), NULL, live::text);
+  END IF;
+  UPDATE accounts SET deleted_at = now(), updated_at = now(), version = accounts.version + 1
+   WHERE accounts.id = p_id RETURNING * INTO old;
+  RETURN QUERY SELECT account_json(old), old.version, old.id;
+END $$;
