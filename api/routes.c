@@ -46,6 +46,7 @@ const struct route routes[] = {
     {"GET", "/opportunities/:id", ACCESS_USER, BODY_NONE, "", opportunities_get},
     {"PATCH", "/opportunities/:id", ACCESS_USER, BODY_PATCH, "", opportunities_patch},
     {"DELETE", "/opportunities/:id", ACCESS_USER, BODY_NONE, "", opportunities_delete},
+    {"GET", "/opportunities/:id/history", ACCESS_USER, BODY_NONE, LIST, history_list},
     {"GET", "/opportunities/:id/lines", ACCESS_USER, BODY_NONE, LIST, lines_list},
     {"POST", "/opportunities/:id/lines", ACCESS_USER, BODY_JSON, "", lines_create},
     {"PUT", "/opportunities/:id/lines", ACCESS_USER, BODY_JSON, "", lines_replace},

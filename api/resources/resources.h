@@ -57,4 +57,7 @@ void lines_patch(struct request *req);
 void lines_delete(struct request *req);
 void lines_replace(struct request *req);
 
+/* history.c */
+void history_list(struct request *req);
+
 #endif

@@ -14,7 +14,7 @@
 
 static const struct db_statement *const all_statements[] = {
     system_statements, user_statements,     token_statements,       lookup_statements,
-    account_statements, settings_statements, opportunity_statements, NULL,
+    account_statements, settings_statements, opportunity_statements, history_statements, NULL,
 };
 
 struct pooled_conn {

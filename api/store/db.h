@@ -23,6 +23,7 @@ extern const struct db_statement token_statements[];
 extern const struct db_statement system_statements[];
 extern const struct db_statement settings_statements[];
 extern const struct db_statement opportunity_statements[];
+extern const struct db_statement history_statements[];
 
 #define DB_MAX_PARAMS 16
 

@@ -323,6 +323,7 @@ BEGIN
     o.created_by)
   RETURNING * INTO o;
   PERFORM opportunity_mark_versioned(o.id);
+  PERFORM opportunity_mark_created(o.id); -- 0007: the creating transaction writes no history
   PERFORM lines_store(o.id, lines.lines);
   RETURN QUERY SELECT * FROM opportunity_get_json(o.id);
 END $$;

@@ -1,0 +1,33 @@
+/* GET /opportunities/{id}/history: the change log, newest first. It is
+ * read-only: the router answers 405 to every other method. */
+#include <stdlib.h>
+
+#include "resources/resources.h"
+#include "store/history.h"
+#include "util/text.h"
+
+void history_list(struct request *req)
+{
+    int64_t id;
+    if (!http_path_id(req, 0, &id))
+        return;
+    int limit;
+    char *after = NULL;
+    int64_t after_id;
+    bool ok = http_query_limit(req, &limit) & http_query_cursor(req, "history", &after);
+    if (ok && after && !parse_id(after, &after_id)) {
+        http_field_error(req, "cursor", "is not a cursor from this list; use next_cursor as given");
+        ok = false;
+    }
+    if (!ok) {
+        free(after);
+        http_reply_query_errors(req);
+        return;
+    }
+    struct store_result res;
+    store_result_init(&res);
+    store_history_list(&req->auth, id, after, limit, &res);
+    http_reply_list_result(req, &res, "history");
+    store_result_cleanup(&res);
+    free(after);
+}

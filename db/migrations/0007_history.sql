@@ -1,0 +1,188 @@
+-- Opportunity history: one change-logging layer that no code path can
+-- bypass. Triggers on opportunities and opportunity_lines write the log in
+-- the transaction of the change, whoever makes it (an API function, an
+-- upsert, an import, or plain SQL); the acting user comes from app.user_id.
+--
+-- Rules (SPEC §3): nothing is recorded less than
+-- settings.history_grace_seconds after the opportunity's created_at (at
+-- exactly that age it is); one entry per changed field; entries of one
+-- request share change_id and changed_at; references carry their labels as
+-- they were; a line change gives a `lines` entry with snapshots plus one
+-- `value` entry per request when the value moved; no entry for a no-op.
+
+CREATE TABLE opportunity_history (
+  id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  opportunity_id  bigint NOT NULL REFERENCES opportunities (id),
+  change_id       uuid NOT NULL,
+  changed_at      timestamptz NOT NULL,
+  changed_by      bigint REFERENCES users (id),
+  changed_by_name text,
+  field           text NOT NULL,
+  old_value       jsonb,
+  new_value       jsonb,
+  old_label       text,
+  new_label       text
+);
+CREATE INDEX opportunity_history_opportunity ON opportunity_history (opportunity_id, id);
+-- One `value` entry per request, however many lines it touched.
+CREATE UNIQUE INDEX opportunity_history_value_once ON opportunity_history (opportunity_id, change_id)
+  WHERE field = 'value';
+
+-- The id shared by every entry of the current transaction.
+CREATE FUNCTION history_change_id() RETURNS uuid
+LANGUAGE plpgsql AS $$
+DECLARE v text := current_setting('app.change_id', true);
+BEGIN
+  IF v IS NULL OR v = '' THEN
+    v := gen_random_uuid()::text;
+    PERFORM set_config('app.change_id', v, true);
+  END IF;
+  RETURN v::uuid;
+END $$;
+
+-- Append-only: entries cannot be changed or removed, except while the
+-- transaction that wrote them folds several value moves into one entry.
+CREATE FUNCTION opportunity_history_append_only() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.change_id::text = coalesce(current_setting('app.change_id', true), '') THEN
+    RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+  END IF;
+  RAISE EXCEPTION 'opportunity history is append-only' USING ERRCODE = 'C4405';
+END $$;
+CREATE TRIGGER opportunity_history_append_only BEFORE UPDATE OR DELETE ON opportunity_history
+  FOR EACH ROW EXECUTE FUNCTION opportunity_history_append_only();
+CREATE TRIGGER opportunity_history_no_truncate BEFORE TRUNCATE ON opportunity_history
+  FOR EACH STATEMENT EXECUTE FUNCTION opportunity_history_append_only();
+
+-- The transaction that creates an opportunity records no history for it
+-- (its own lines are part of the creation, not changes).
+CREATE FUNCTION opportunity_mark_created(p_id bigint) RETURNS void
+LANGUAGE sql AS $$ SELECT set_config('app.created_' || p_id, '1', true) $$;
+
+-- True when changes to this opportunity are recorded now.
+CREATE FUNCTION history_applies(p_id bigint, p_created_at timestamptz) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+  SELECT coalesce(current_setting('app.created_' || p_id, true), '') <> '1'
+     AND now() - p_created_at >= make_interval(secs => (SELECT history_grace_seconds FROM settings))
+$$;
+
+CREATE FUNCTION history_add(p_id bigint, p_field text, p_old jsonb, p_new jsonb,
+                            p_old_label text DEFAULT NULL, p_new_label text DEFAULT NULL) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE v_user bigint := api_caller();
+BEGIN
+  IF p_old IS NOT DISTINCT FROM p_new THEN RETURN; END IF;
+  INSERT INTO opportunity_history (opportunity_id, change_id, changed_at, changed_by, changed_by_name, field,
+                                   old_value, new_value, old_label, new_label)
+  VALUES (p_id, history_change_id(), now(), v_user, (SELECT name FROM users WHERE id = v_user), p_field,
+          p_old, p_new, p_old_label, p_new_label);
+END $$;
+
+CREATE FUNCTION lookup_label(p_id bigint) RETURNS text
+LANGUAGE sql STABLE AS $$ SELECT label FROM lookup_items WHERE id = p_id $$;
+
+CREATE FUNCTION opportunity_history_on_update() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF NOT history_applies(NEW.id, NEW.created_at) THEN RETURN NULL; END IF;
+  IF NEW.account_id IS DISTINCT FROM OLD.account_id THEN
+    PERFORM history_add(NEW.id, 'account_id', to_jsonb(OLD.account_id), to_jsonb(NEW.account_id),
+      (SELECT name FROM accounts WHERE id = OLD.account_id), (SELECT name FROM accounts WHERE id = NEW.account_id));
+  END IF;
+  IF NEW.name IS DISTINCT FROM OLD.name THEN
+    PERFORM history_add(NEW.id, 'name', to_jsonb(OLD.name), to_jsonb(NEW.name));
+  END IF;
+  IF NEW.owner_id IS DISTINCT FROM OLD.owner_id THEN
+    PERFORM history_add(NEW.id, 'owner_id', to_jsonb(OLD.owner_id), to_jsonb(NEW.owner_id),
+      (SELECT name FROM users WHERE id = OLD.owner_id), (SELECT name FROM users WHERE id = NEW.owner_id));
+  END IF;
+  IF NEW.status_id IS DISTINCT FROM OLD.status_id THEN
+    PERFORM history_add(NEW.id, 'status_id', to_jsonb(OLD.status_id), to_jsonb(NEW.status_id),
+      lookup_label(OLD.status_id), lookup_label(NEW.status_id));
+  END IF;
+  IF NEW.close_date IS DISTINCT FROM OLD.close_date THEN
+    PERFORM history_add(NEW.id, 'close_date', to_jsonb(OLD.close_date::text), to_jsonb(NEW.close_date::text));
+  END IF;
+  IF NEW.next_step IS DISTINCT FROM OLD.next_step THEN
+    PERFORM history_add(NEW.id, 'next_step', to_jsonb(OLD.next_step), to_jsonb(NEW.next_step));
+  END IF;
+  IF NEW.forecast_id IS DISTINCT FROM OLD.forecast_id THEN
+    PERFORM history_add(NEW.id, 'forecast_id', to_jsonb(OLD.forecast_id), to_jsonb(NEW.forecast_id),
+      lookup_label(OLD.forecast_id), lookup_label(NEW.forecast_id));
+  END IF;
+  IF NEW.probability IS DISTINCT FROM OLD.probability THEN
+    PERFORM history_add(NEW.id, 'probability', to_jsonb(OLD.probability), to_jsonb(NEW.probability));
+  END IF;
+  IF NEW.competitor IS DISTINCT FROM OLD.competitor THEN
+    PERFORM history_add(NEW.id, 'competitor', to_jsonb(OLD.competitor), to_jsonb(NEW.competitor));
+  END IF;
+  IF NEW.source_id IS DISTINCT FROM OLD.source_id THEN
+    PERFORM history_add(NEW.id, 'source_id', to_jsonb(OLD.source_id), to_jsonb(NEW.source_id),
+      lookup_label(OLD.source_id), lookup_label(NEW.source_id));
+  END IF;
+  IF NEW.loss_reason_id IS DISTINCT FROM OLD.loss_reason_id THEN
+    PERFORM history_add(NEW.id, 'loss_reason_id', to_jsonb(OLD.loss_reason_id), to_jsonb(NEW.loss_reason_id),
+      lookup_label(OLD.loss_reason_id), lookup_label(NEW.loss_reason_id));
+  END IF;
+  IF NEW.description IS DISTINCT FROM OLD.description THEN
+    PERFORM history_add(NEW.id, 'description', to_jsonb(OLD.description), to_jsonb(NEW.description));
+  END IF;
+  IF NEW.win_loss_report IS DISTINCT FROM OLD.win_loss_report THEN
+    PERFORM history_add(NEW.id, 'win_loss_report', to_jsonb(OLD.win_loss_report), to_jsonb(NEW.win_loss_report));
+  END IF;
+  IF NEW.external_id IS DISTINCT FROM OLD.external_id THEN
+    PERFORM history_add(NEW.id, 'external_id', to_jsonb(OLD.external_id), to_jsonb(NEW.external_id));
+  END IF;
+  IF NEW.deleted_at IS DISTINCT FROM OLD.deleted_at THEN
+    PERFORM history_add(NEW.id, 'deleted_at', to_jsonb(api_ts(OLD.deleted_at)), to_jsonb(api_ts(NEW.deleted_at)));
+  END IF;
+  IF NEW.value IS DISTINCT FROM OLD.value THEN
+    -- Several line writes in one request fold into one entry: first old, last new.
+    INSERT INTO opportunity_history AS h (opportunity_id, change_id, changed_at, changed_by, changed_by_name, field,
+                                          old_value, new_value)
+    VALUES (NEW.id, history_change_id(), now(), api_caller(), (SELECT name FROM users WHERE id = api_caller()),
+            'value', to_jsonb(OLD.value::text), to_jsonb(NEW.value::text))
+    ON CONFLICT (opportunity_id, change_id) WHERE field = 'value' DO UPDATE SET new_value = EXCLUDED.new_value;
+    DELETE FROM opportunity_history
+     WHERE opportunity_id = NEW.id AND change_id = history_change_id() AND field = 'value' AND old_value = new_value;
+  END IF;
+  RETURN NULL;
+END $$;
+
+CREATE TRIGGER opportunity_history AFTER UPDATE ON opportunities
+  FOR EACH ROW EXECUTE FUNCTION opportunity_history_on_update();
+
+CREATE FUNCTION opportunity_lines_history() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_id bigint := CASE WHEN TG_OP = 'DELETE' THEN OLD.opportunity_id ELSE NEW.opportunity_id END;
+  v_created timestamptz := (SELECT created_at FROM opportunities WHERE id = v_id);
+BEGIN
+  IF NOT history_applies(v_id, v_created) THEN RETURN NULL; END IF;
+  PERFORM history_add(v_id, 'lines',
+    CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE to_jsonb(line_json(OLD)) END,
+    CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE to_jsonb(line_json(NEW)) END);
+  RETURN NULL;
+END $$;
+
+CREATE TRIGGER opportunity_lines_history AFTER INSERT OR UPDATE OR DELETE ON opportunity_lines
+  FOR EACH ROW EXECUTE FUNCTION opportunity_lines_history();
+
+CREATE FUNCTION history_json(h opportunity_history) RETURNS json
+LANGUAGE sql STABLE AS $$
+  SELECT json_build_object('id', h.id, 'opportunity_id', h.opportunity_id, 'change_id', h.change_id,
+    'changed_at', api_ts(h.changed_at),
+    'changed_by', CASE WHEN h.changed_by IS NOT NULL THEN json_build_object('id', h.changed_by, 'name', h.changed_by_name) END,
+    'field', h.field, 'old_value', h.old_value, 'new_value', h.new_value,
+    'old_label', h.old_label, 'new_label', h.new_label)
+$$;
+
+-- History outlives a deleted opportunity: only one that never existed is 404.
+CREATE FUNCTION opportunity_check_exists(p_id bigint) RETURNS void
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM opportunities WHERE id = p_id) THEN
+    PERFORM api_fail('C4404', 'No opportunity has this id.');
+  END IF;
+END $$;
