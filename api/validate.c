@@ -31,6 +31,8 @@ static bool money_text_to_cents(const char *s, long long *cents)
     }
     if (*p == '.') {
         p++;
+        if (*p == '\0') /* "5." is not an amount */
+            return false;
         for (; *p >= '0' && *p <= '9'; p++) {
             if (++frac_digits > 2)
                 return false;
@@ -45,6 +47,17 @@ static bool money_text_to_cents(const char *s, long long *cents)
     return *cents <= 100000000000LL;
 }
 
+/* Jansson hands JSON reals over as doubles. A double prints back, with 15
+ * significant digits, to exactly the decimal the client wrote whenever that
+ * had at most 15 (valid amounts have at most 12, quantities 10); the amount
+ * is then handled as integer cents or thousandths. A number written with
+ * more digits does not survive the round trip and is refused, never rounded. */
+static bool real_as_written(double v, char *text, size_t size)
+{
+    snprintf(text, size, "%.15g", v);
+    return strchr(text, 'e') == NULL && strchr(text, 'E') == NULL && strtod(text, NULL) == v;
+}
+
 char *money_normalise(const json_t *value)
 {
     char text[64];
@@ -56,12 +69,7 @@ char *money_normalise(const json_t *value)
     } else if (json_is_integer(value)) {
         snprintf(text, sizeof text, "%lld", (long long)json_integer_value(value));
     } else if (json_is_real(value)) {
-        /* Jansson hands JSON reals over as doubles. Up to 15 significant
-         * digits a double prints back to exactly the decimal the client
-         * wrote, and every valid amount has at most 12, so this recovers the
-         * written text; the amount itself is then handled as integer cents. */
-        snprintf(text, sizeof text, "%.15g", json_real_value(value));
-        if (strchr(text, 'e') || strchr(text, 'E'))
+        if (!real_as_written(json_real_value(value), text, sizeof text))
             return NULL;
     } else {
         return NULL;
@@ -86,6 +94,8 @@ static bool quantity_text_to_milli(const char *s, long long *milli)
     }
     if (*p == '.') {
         p++;
+        if (*p == '\0')
+            return false;
         for (; *p >= '0' && *p <= '9'; p++) {
             if (++frac_digits > 3)
                 return false;
@@ -108,8 +118,7 @@ char *quantity_normalise(const json_t *value)
         snprintf(text, sizeof text, "%lld", (long long)json_integer_value(value));
     } else if (json_is_real(value)) {
         /* As for money: at most 10 significant digits print back exactly. */
-        snprintf(text, sizeof text, "%.15g", json_real_value(value));
-        if (strchr(text, 'e') || strchr(text, 'E'))
+        if (!real_as_written(json_real_value(value), text, sizeof text))
             return NULL;
     } else {
         return NULL;

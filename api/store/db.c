@@ -59,7 +59,8 @@ const char *db_int(char *buf, int64_t value)
 
 const char *db_version(char *buf, int64_t if_match)
 {
-    return if_match < 0 ? NULL : db_int(buf, if_match);
+    /* Versions are SQL integers: a larger If-Match can never match, like 0. */
+    return if_match < 0 ? NULL : db_int(buf, if_match > INT32_MAX ? 0 : if_match);
 }
 
 bool store_open(const char *database_url, unsigned pool_size)
