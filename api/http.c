@@ -304,6 +304,13 @@ bool http_require_object(struct request *req)
     return false;
 }
 
+void http_drop_echoed_external_id(struct request *req, const char *external_id)
+{
+    const char *echoed = json_string_value(json_object_get(req->body, "external_id"));
+    if (echoed && strcmp(echoed, external_id) == 0)
+        json_object_del(req->body, "external_id");
+}
+
 static bool digits(const char *s, int n)
 {
     for (int i = 0; i < n; i++)

@@ -122,6 +122,11 @@ bool http_path_id(struct request *req, int i, int64_t *out);
 /* Requires a JSON object body; replies 400 and returns false otherwise. */
 bool http_require_object(struct request *req);
 
+/* Sync tools echo whole objects back: on PUT by external id, an
+ * external_id in the body equal to the one in the path is dropped (a
+ * different one stays and is refused as read-only). */
+void http_drop_echoed_external_id(struct request *req, const char *external_id);
+
 /* Validates an RFC 3339 timestamp text. */
 bool http_valid_timestamp(const char *s);
 /* Validates a YYYY-MM-DD date that exists in the calendar. */

@@ -140,6 +140,7 @@ void accounts_upsert(struct request *req)
     size_t len = utf8_length(external_id);
     if (len < 1 || len > 200)
         http_field_error(req, "external_id", "must be 1 to 200 characters long");
+    http_drop_echoed_external_id(req, external_id);
     if (!validate_body(req, account_replace_fields, VALIDATE_REPLACE) || req->error_count > 0) {
         http_reply_problem(req, PROBLEM_VALIDATION, "The account has invalid fields.");
         return;
