@@ -1,6 +1,16 @@
 #include "store/users.h"
 
+#include <stdint.h>
+
 #include "store/db.h"
+
+/* If-Match for the SQL functions' integer version: a version beyond that
+ * range matches nothing, so it is sent as 0 (stale) instead of failing the
+ * cast. */
+static const char *if_match_param(char *buf, int64_t if_match)
+{
+    return if_match > INT32_MAX ? "0" : db_version(buf, if_match);
+}
 
 const struct db_statement user_statements[] = {
     {"user_list",
@@ -15,9 +25,7 @@ const struct db_statement user_statements[] = {
 };
 
 const struct db_statement token_statements[] = {
-    {"token_list",
-     "SELECT token_json(t)::text, t.id::text FROM api_tokens t, api_token_owner_check($1) "
-     "WHERE t.user_id = $1 AND ($2::bigint IS NULL OR t.id > $2) ORDER BY t.id LIMIT $3::int + 1"},
+    {"token_list", "SELECT body::text, key::text FROM api_token_list($1, $2::bigint, $3::int)"},
     {"token_create", "SELECT body::text, version, id FROM api_token_create($1, $2, decode($3, 'hex'))"},
     {"token_revoke", "SELECT body::text, version, id FROM api_token_revoke($1)"},
     {NULL, NULL},
@@ -48,7 +56,7 @@ enum store_status store_user_patch(const struct store_auth *auth, int64_t id, co
                                    struct store_result *res)
 {
     char idbuf[24], vbuf[24];
-    struct db_query q = {"user_patch", 3, {db_int(idbuf, id), json, db_version(vbuf, if_match)}};
+    struct db_query q = {"user_patch", 3, {db_int(idbuf, id), json, if_match_param(vbuf, if_match)}};
     return db_run_document(auth, &q, res);
 }
 

@@ -104,6 +104,7 @@ BEGIN
 END $$;
 
 -- Upsert by external id: 201 when created, 200 when replaced.
+-- p_if_match: NULL (no If-Match), -1 (If-Match: *, must exist) or a version.
 CREATE FUNCTION api_account_upsert(p_external_id text, p jsonb, p_if_match integer)
 RETURNS TABLE (body json, version integer, id bigint, created boolean)
 LANGUAGE plpgsql AS $$
@@ -120,7 +121,7 @@ BEGIN
     RETURN QUERY SELECT c.body, c.version, c.id, true FROM api_account_create(p) c;
     RETURN;
   END IF;
-  PERFORM api_check_version(old.version, p_if_match);
+  PERFORM api_check_version(old.version, nullif(p_if_match, -1));
   new := account_store_changes(old, account_apply(old, p, true));
   RETURN QUERY SELECT account_json(new), new.version, new.id, false;
 END $$;
