@@ -37,6 +37,9 @@ bool validate_body(struct request *req, const struct field_spec *specs, enum val
 /* Validates and normalises one money value; returns a new "123.40" or NULL. */
 char *money_normalise(const json_t *value);
 
+/* True when s looks like an email address (the rule POST /users applies). */
+bool validate_email(const char *s);
+
 /* Returns the body as compact JSON text (new). */
 char *validate_dump(const json_t *body);
 

@@ -7,7 +7,6 @@
 #include "util/text.h"
 #include "validate.h"
 
-#define IF_MATCH_ANY (-2) /* If-Match: *, as store/accounts.c expects it */
 #define READ_ONLY(name) {name, FIELD_READ_ONLY, 0, 0, false, false, NULL}
 
 static const struct field_spec account_fields[] = {
@@ -149,7 +148,7 @@ void accounts_upsert(struct request *req)
     struct store_result res;
     store_result_init(&res);
     /* If-Match: * requires an existing account (RFC 9110, 13.1.1). */
-    store_account_upsert(&req->auth, external_id, json, req->if_match_any ? IF_MATCH_ANY : req->if_match, &res);
+    store_account_upsert(&req->auth, external_id, json, req->if_match, &res);
     http_reply_result(req, res.created ? 201 : 200, &res, "/accounts");
     store_result_cleanup(&res);
     free(json);

@@ -1,19 +1,7 @@
 #include "store/accounts.h"
 
-#include <stdint.h>
 
 #include "store/db.h"
-
-/* If-Match as the SQL functions take it (an integer): NULL when absent; a
- * version beyond the integer range can match nothing, so it is sent as 0
- * (stale) instead of failing the cast; "*" on the upsert is sent as -1. */
-#define IF_MATCH_ANY (-2) /* as passed by resources/accounts.c */
-static const char *if_match_param(char *buf, int64_t if_match)
-{
-    if (if_match == IF_MATCH_ANY)
-        return "-1";
-    return if_match > INT32_MAX ? "0" : db_version(buf, if_match);
-}
 
 const struct db_statement account_statements[] = {
     {"account_list",
@@ -62,7 +50,7 @@ enum store_status store_account_patch(const struct store_auth *auth, int64_t id,
                                       struct store_result *res)
 {
     char idbuf[24], vbuf[24];
-    struct db_query q = {"account_patch", 3, {db_int(idbuf, id), json, if_match_param(vbuf, if_match)}};
+    struct db_query q = {"account_patch", 3, {db_int(idbuf, id), json, db_version(vbuf, if_match)}};
     return db_run_document(auth, &q, res);
 }
 
@@ -70,7 +58,7 @@ enum store_status store_account_upsert(const struct store_auth *auth, const char
                                        int64_t if_match, struct store_result *res)
 {
     char vbuf[24];
-    struct db_query q = {"account_upsert", 3, {external_id, json, if_match_param(vbuf, if_match)}};
+    struct db_query q = {"account_upsert", 3, {external_id, json, db_version(vbuf, if_match)}};
     return db_run_document(auth, &q, res);
 }
 
@@ -78,6 +66,6 @@ enum store_status store_account_delete(const struct store_auth *auth, int64_t id
                                        struct store_result *res)
 {
     char idbuf[24], vbuf[24];
-    struct db_query q = {"account_delete", 2, {db_int(idbuf, id), if_match_param(vbuf, if_match)}};
+    struct db_query q = {"account_delete", 2, {db_int(idbuf, id), db_version(vbuf, if_match)}};
     return db_run_document(auth, &q, res);
 }

@@ -23,7 +23,13 @@ struct store_auth {
     const char *token_hash;
     bool admin_only;        /* the route needs an admin */
     const char *request_id; /* for log lines */
+    bool *authenticated;    /* set once the token has been checked in the database */
 };
+
+/* If-Match as resources pass it: a version, STORE_IF_MATCH_NONE, or
+ * STORE_IF_MATCH_ANY for "*" (the resource must exist). */
+#define STORE_IF_MATCH_NONE (-1)
+#define STORE_IF_MATCH_ANY (-2)
 
 struct store_field_error {
     char *field;
@@ -45,6 +51,9 @@ struct store_result {
 
 void store_result_init(struct store_result *res);
 void store_result_cleanup(struct store_result *res);
+
+/* Checks the caller's token (and admin role when the route needs it) alone. */
+enum store_status store_authenticate(const struct store_auth *auth, struct store_result *res);
 
 /* Opens the pool (connections are made lazily). */
 bool store_open(const char *database_url, unsigned pool_size);

@@ -1,16 +1,7 @@
 #include "store/users.h"
 
-#include <stdint.h>
 
 #include "store/db.h"
-
-/* If-Match for the SQL functions' integer version: a version beyond that
- * range matches nothing, so it is sent as 0 (stale) instead of failing the
- * cast. */
-static const char *if_match_param(char *buf, int64_t if_match)
-{
-    return if_match > INT32_MAX ? "0" : db_version(buf, if_match);
-}
 
 const struct db_statement user_statements[] = {
     {"user_list",
@@ -56,7 +47,7 @@ enum store_status store_user_patch(const struct store_auth *auth, int64_t id, co
                                    struct store_result *res)
 {
     char idbuf[24], vbuf[24];
-    struct db_query q = {"user_patch", 3, {db_int(idbuf, id), json, if_match_param(vbuf, if_match)}};
+    struct db_query q = {"user_patch", 3, {db_int(idbuf, id), json, db_version(vbuf, if_match)}};
     return db_run_document(auth, &q, res);
 }
 

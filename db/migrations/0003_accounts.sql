@@ -121,7 +121,7 @@ BEGIN
     RETURN QUERY SELECT c.body, c.version, c.id, true FROM api_account_create(p) c;
     RETURN;
   END IF;
-  PERFORM api_check_version(old.version, nullif(p_if_match, -1));
+  PERFORM api_check_version(old.version, p_if_match);
   new := account_store_changes(old, account_apply(old, p, true));
   RETURN QUERY SELECT account_json(new), new.version, new.id, false;
 END $$;

@@ -693,21 +693,10 @@ def test_the_route_table_of_these_tests_covers_every_route():
     assert {(m, p) for m, p, access in source if access == "PUBLIC"} == set(PUBLIC)
 
 
-# Routes whose handler never calls the store, so a well-formed but unknown,
-# revoked or inactive user's token is never checked (server bug).
-TOKEN_NEVER_CHECKED = {("GET", "/lookups")}
-STORE_CHECKED_KINDS = {"unknown", "revoked", "inactive-user"}
-
-
 def auth_cases():
     for method, pattern, path, body in PROTECTED:
         for kind in CREDENTIALS:
-            marks = []
-            if (method, pattern) in TOKEN_NEVER_CHECKED and kind in STORE_CHECKED_KINDS:
-                marks.append(pytest.mark.xfail(strict=True, reason="server bug: lookups_tables (api/resources/"
-                                               "lookups.c) answers without the store, so the token is never "
-                                               "authenticated"))
-            yield pytest.param(method, pattern, path, body, kind, marks=marks, id=f"{method} {pattern} {kind}")
+            yield pytest.param(method, pattern, path, body, kind, id=f"{method} {pattern} {kind}")
 
 
 @pytest.mark.parametrize("method,pattern,path,body,kind", list(auth_cases()))
@@ -737,8 +726,6 @@ def test_refused_requests_changed_nothing(admin, ids):
     account_before = admin.get(f"/accounts/{ids['account']['id']}").json
     tokens_before = tokens_of(admin, ids["user"]["id"])
     for method, pattern, path, body in PROTECTED:
-        if (method, pattern) in TOKEN_NEVER_CHECKED:
-            continue  # a read; covered (xfail) above
         r = Client(ids["revoked"]).request(method, concrete(path, ids), body=body(ids) if body else None)
         assert_unauthorized(r)
     assert admin.get(f"/users/{ids['user']['id']}").json == user_before
@@ -796,9 +783,6 @@ def test_token_with_extra_characters_is_refused(member):
 
 # Authentication must come before anything else a request could be told: an
 # unauthenticated caller learns nothing but "401", a member nothing but "403".
-@pytest.mark.xfail(strict=True, reason="server bug: body, query and path checks run before the token is checked "
-                                       "(dispatch.c read_body/check_query_names before read_token; handlers "
-                                       "validate before the store authenticates)")
 @pytest.mark.parametrize("case", ["no-token-no-body", "no-token-unknown-query", "unknown-token-invalid-body",
                                   "unknown-token-bad-id", "member-invalid-body"])
 def test_authentication_is_checked_before_the_request_itself(admin, case):
@@ -860,7 +844,6 @@ def test_create_admin_usage_errors():
     assert out.returncode != 0 and out.stdout == "" and out.stderr.strip()
 
 
-@pytest.mark.xfail(strict=True, reason="bug: create-admin does not check the email's shape (POST /users does)")
 def test_create_admin_refuses_a_malformed_email(admin):
     bad = unique("not-an-email")
     out = run_cli("create-admin", "--name", "X", "--email", bad)
