@@ -43,6 +43,7 @@ struct request {
     int query_count;
     struct store_auth auth;      /* token hash + request id for the store */
     char token_hash[65];
+    bool authenticated;          /* the token was checked in the database */
     json_t *body;                /* parsed JSON body or NULL; owned */
     int64_t if_match;            /* version, -1 when absent, 0 when it can never match */
     bool if_match_any;
@@ -68,6 +69,8 @@ const char *http_query(const struct request *req, const char *name);
 /* Path parameter i (0-based), borrowed. */
 const char *http_path(const struct request *req, int i);
 
+/* Drops the reply, its headers and field errors made so far. */
+void http_reply_reset(struct request *req);
 /* Adds a response header (copied). */
 void http_header(struct request *req, const char *name, const char *value);
 /* Replies with a JSON text (copied) and status. */

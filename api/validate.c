@@ -155,7 +155,7 @@ static bool is_currency(const char *code)
     return false;
 }
 
-static bool looks_like_email(const char *s)
+bool validate_email(const char *s)
 {
     const char *at = strchr(s, '@');
     return at && at != s && strchr(at + 1, '@') == NULL && strchr(at + 1, '.') && at[1] != '.' &&
@@ -180,7 +180,7 @@ static void check_value(struct request *req, const struct field_spec *spec, json
                 http_field_error(req, name, "must be at most %ld characters long", spec->max);
             return;
         }
-        if (spec->type == FIELD_EMAIL && !looks_like_email(json_string_value(value)))
+        if (spec->type == FIELD_EMAIL && !validate_email(json_string_value(value)))
             http_field_error(req, name, "must be an email address such as ada@example.com");
         return;
     }

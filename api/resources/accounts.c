@@ -148,6 +148,7 @@ void accounts_upsert(struct request *req)
     char *json = validate_dump(req->body);
     struct store_result res;
     store_result_init(&res);
+    /* If-Match: * requires an existing account (RFC 9110, 13.1.1). */
     store_account_upsert(&req->auth, external_id, json, req->if_match, &res);
     http_reply_result(req, res.created ? 201 : 200, &res, "/accounts");
     store_result_cleanup(&res);

@@ -91,6 +91,55 @@ bool parse_int_range(const char *s, long min, long max, long *out)
     return true;
 }
 
+bool json_reals_exact(const char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        char c = s[i];
+        if (c == '"') { /* skip a string, escapes included */
+            for (i++; i < len && s[i] != '"'; i++)
+                if (s[i] == '\\')
+                    i++;
+            i++;
+            continue;
+        }
+        if (c != '-' && (c < '0' || c > '9')) {
+            i++;
+            continue;
+        }
+        /* A number: count significant digits of its mantissa. */
+        int digits = 0, pending_zeros = 0;
+        bool seen_nonzero = false, fraction = false, real = false;
+        for (; i < len; i++) {
+            c = s[i];
+            if (c == '.') {
+                fraction = real = true;
+            } else if (c >= '0' && c <= '9') {
+                if (c == '0' && !seen_nonzero)
+                    continue; /* leading zeros are not significant */
+                seen_nonzero = true;
+                if (c == '0') {
+                    pending_zeros++; /* significant only if a non-zero digit follows */
+                } else {
+                    digits += pending_zeros + 1;
+                    pending_zeros = 0;
+                }
+            } else {
+                break;
+            }
+        }
+        if (!fraction)
+            digits += pending_zeros; /* zeros of the whole part count */
+        if (i < len && (s[i] == 'e' || s[i] == 'E'))
+            real = true;
+        while (i < len && (s[i] == 'e' || s[i] == 'E' || s[i] == '+' || s[i] == '-' || (s[i] >= '0' && s[i] <= '9')))
+            i++;
+        if (real && digits > JSON_REAL_MAX_DIGITS)
+            return false;
+    }
+    return true;
+}
+
 static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 char *base64url_encode(const unsigned char *data, size_t len)

@@ -13,6 +13,13 @@ size_t utf8_length(const char *s);
 bool parse_id(const char *s, int64_t *out);
 /* Parses a decimal integer in [min, max], no sign for positives, no spaces. */
 bool parse_int_range(const char *s, long min, long max, long *out);
+/* Largest count of significant digits a JSON fraction may carry: Jansson
+ * reads fractions as doubles, which hold 15 decimal digits exactly. */
+#define JSON_REAL_MAX_DIGITS 15
+/* True when every number with a fraction or exponent in the JSON text
+ * s[0..len) has at most JSON_REAL_MAX_DIGITS significant digits (trailing
+ * zeros of the fraction aside), so reading it as a double loses nothing. */
+bool json_reals_exact(const char *s, size_t len);
 /* Returns a new base64url string (no padding) of data. */
 char *base64url_encode(const unsigned char *data, size_t len);
 /* Decodes base64url (no padding) into a new NUL-terminated buffer; NULL if invalid. */

@@ -151,6 +151,19 @@ static void test_strbuf(void)
     strbuf_cleanup(&b);
 }
 
+static void test_json_reals(void)
+{
+#define EXACT(text) json_reals_exact(text, strlen(text))
+    CHECK(EXACT("{\"a\": 12.34, \"b\": 9223372036854775807}"));
+    CHECK(EXACT("[0.000000000000001, 123456789012345.0, 1.500000000000000000000]"));
+    CHECK(EXACT("{\"s\": \"12.340000000000000001 \\\" 1.0000000000000001\"}"));
+    CHECK(!EXACT("{\"unit_price\": 12.340000000000000001}"));
+    CHECK(!EXACT("[1.0000000000000001]"));
+    CHECK(!EXACT("[1234567890123456e-2]"));
+    CHECK(EXACT("[1e400]")); /* out of range, but exact digits: Jansson refuses it */
+#undef EXACT
+}
+
 static void test_router(void)
 {
     char *seg_user[] = {"users", "me"};
@@ -181,6 +194,7 @@ int main(void)
     test_dates();
     test_tokens();
     test_strbuf();
+    test_json_reals();
     test_router();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
