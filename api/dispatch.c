@@ -264,13 +264,10 @@ static bool read_body(struct request *req, const struct _u_request *u_req)
         return false;
     }
     json_error_t error;
-    if (!json_reals_exact(u_req->binary_body, size)) {
-        http_reply_problem(req, PROBLEM_BAD_REQUEST,
-                           "A number with a fraction has more than 15 significant digits; send amounts as "
-                           "strings or with fewer digits.");
-        return false;
-    }
-    req->body = json_loadb(u_req->binary_body, size, JSON_REJECT_DUPLICATES, &error);
+    size_t text_size;
+    char *text = json_keep_written_numbers(u_req->binary_body, size, &text_size);
+    req->body = json_loadb(text, text_size, JSON_REJECT_DUPLICATES, &error);
+    free(text);
     if (req->body == NULL) {
         char detail[300];
         snprintf(detail, sizeof detail, "The body is not valid JSON: %s (line %d, column %d).", error.text,

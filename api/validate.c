@@ -47,30 +47,18 @@ static bool money_text_to_cents(const char *s, long long *cents)
     return *cents <= 100000000000LL;
 }
 
-/* Jansson hands JSON reals over as doubles. A double prints back, with 15
- * significant digits, to exactly the decimal the client wrote whenever that
- * had at most 15 (valid amounts have at most 12, quantities 10); the amount
- * is then handled as integer cents or thousandths. A number written with
- * more digits does not survive the round trip and is refused, never rounded. */
-static bool real_as_written(double v, char *text, size_t size)
-{
-    snprintf(text, size, "%.15g", v);
-    return strchr(text, 'e') == NULL && strchr(text, 'E') == NULL && strtod(text, NULL) == v;
-}
-
 char *money_normalise(const json_t *value)
 {
     char text[64];
     long long cents;
+    /* A string, or a number (kept as written, see json_keep_written_numbers). */
     if (json_is_string(value)) {
+        const char *written = json_written_number(json_string_value(value));
         if (json_string_length(value) >= sizeof text)
             return NULL;
-        snprintf(text, sizeof text, "%s", json_string_value(value));
+        snprintf(text, sizeof text, "%s", written ? written : json_string_value(value));
     } else if (json_is_integer(value)) {
         snprintf(text, sizeof text, "%lld", (long long)json_integer_value(value));
-    } else if (json_is_real(value)) {
-        if (!real_as_written(json_real_value(value), text, sizeof text))
-            return NULL;
     } else {
         return NULL;
     }
@@ -114,12 +102,12 @@ char *quantity_normalise(const json_t *value)
 {
     char text[64];
     long long milli;
+    /* A JSON number only: an integer, or a fraction kept as written. */
+    const char *written = json_is_string(value) ? json_written_number(json_string_value(value)) : NULL;
     if (json_is_integer(value)) {
         snprintf(text, sizeof text, "%lld", (long long)json_integer_value(value));
-    } else if (json_is_real(value)) {
-        /* As for money: at most 10 significant digits print back exactly. */
-        if (!real_as_written(json_real_value(value), text, sizeof text))
-            return NULL;
+    } else if (written && strlen(written) < sizeof text) {
+        snprintf(text, sizeof text, "%s", written);
     } else {
         return NULL;
     }
@@ -165,6 +153,13 @@ bool validate_email(const char *s)
 static void check_value(struct request *req, const struct field_spec *spec, json_t *body, json_t *value,
                         const char *name)
 {
+    bool written_number = json_is_string(value) && json_written_number(json_string_value(value));
+    if (written_number && spec->type != FIELD_MONEY && spec->type != FIELD_QUANTITY) {
+        value = json_real(0); /* a number with a fraction: judged as one below */
+        check_value(req, spec, body, value, name);
+        json_decref(value);
+        return;
+    }
     switch (spec->type) {
     case FIELD_TEXT:
     case FIELD_EMAIL: {

@@ -91,53 +91,55 @@ bool parse_int_range(const char *s, long min, long max, long *out)
     return true;
 }
 
-bool json_reals_exact(const char *s, size_t len)
+char *json_keep_written_numbers(const char *s, size_t len, size_t *out_len)
 {
-    size_t i = 0;
+    /* Each number with a fraction or exponent grows by the quotes and the
+     * 6-byte marker escape at most. */
+    size_t cap = len * 9 + 1;
+    char *out = xmalloc(cap);
+    size_t o = 0, i = 0;
     while (i < len) {
         char c = s[i];
-        if (c == '"') { /* skip a string, escapes included */
-            for (i++; i < len && s[i] != '"'; i++)
-                if (s[i] == '\\')
-                    i++;
-            i++;
+        if (c == '"') { /* copy a string, escapes included */
+            out[o++] = s[i++];
+            while (i < len && s[i] != '"') {
+                if (s[i] == '\\' && i + 1 < len)
+                    out[o++] = s[i++];
+                out[o++] = s[i++];
+            }
+            if (i < len)
+                out[o++] = s[i++];
             continue;
         }
         if (c != '-' && (c < '0' || c > '9')) {
-            i++;
+            out[o++] = s[i++];
             continue;
         }
-        /* A number: count significant digits of its mantissa. */
-        int digits = 0, pending_zeros = 0;
-        bool seen_nonzero = false, fraction = false, real = false;
-        for (; i < len; i++) {
-            c = s[i];
-            if (c == '.') {
-                fraction = real = true;
-            } else if (c >= '0' && c <= '9') {
-                if (c == '0' && !seen_nonzero)
-                    continue; /* leading zeros are not significant */
-                seen_nonzero = true;
-                if (c == '0') {
-                    pending_zeros++; /* significant only if a non-zero digit follows */
-                } else {
-                    digits += pending_zeros + 1;
-                    pending_zeros = 0;
-                }
-            } else {
-                break;
-            }
-        }
-        if (!fraction)
-            digits += pending_zeros; /* zeros of the whole part count */
-        if (i < len && (s[i] == 'e' || s[i] == 'E'))
-            real = true;
-        while (i < len && (s[i] == 'e' || s[i] == 'E' || s[i] == '+' || s[i] == '-' || (s[i] >= '0' && s[i] <= '9')))
+        size_t start = i;
+        bool real = false;
+        while (i < len && (s[i] == '-' || s[i] == '+' || s[i] == '.' || s[i] == 'e' || s[i] == 'E' ||
+                           (s[i] >= '0' && s[i] <= '9'))) {
+            real |= s[i] == '.' || s[i] == 'e' || s[i] == 'E';
             i++;
-        if (real && digits > JSON_REAL_MAX_DIGITS)
-            return false;
+        }
+        if (real) {
+            memcpy(out + o, "\"" JSON_WRITTEN_NUMBER_ESCAPE, 7);
+            o += 7;
+        }
+        memcpy(out + o, s + start, i - start);
+        o += i - start;
+        if (real)
+            out[o++] = '"';
     }
-    return true;
+    out[o] = '\0';
+    *out_len = o;
+    return out;
+}
+
+const char *json_written_number(const char *text)
+{
+    size_t n = strlen(JSON_WRITTEN_NUMBER);
+    return text && strncmp(text, JSON_WRITTEN_NUMBER, n) == 0 ? text + n : NULL;
 }
 
 static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

@@ -698,12 +698,20 @@ def test_put_can_set_owner_and_validates_it(admin, member):
     assert_problem(put_ext(admin, unique("own"), {"name": "x", "owner_id": gone["id"]}), 422, "owner_id")
 
 
-def test_put_refuses_external_id_and_read_only_fields_in_the_body(admin):
+def test_put_refuses_another_external_id_and_read_only_fields_in_the_body(admin):
     ext = unique("ro")
-    body = {"name": "x", "external_id": ext, "id": 1, "version": 1, "created_at": "2026-01-01T00:00:00Z"}
+    body = {"name": "x", "external_id": ext + "-other", "id": 1, "version": 1, "created_at": "2026-01-01T00:00:00Z"}
     doc = assert_problem(put_ext(admin, ext, body), 422, "external_id")
     assert sorted(problem_fields(doc)) == sorted(["external_id", "id", "version", "created_at"])
     assert list_ids(admin, f"external_id={ext}") == []
+
+
+def test_put_accepts_the_external_id_of_its_path_echoed_in_the_body(admin):
+    """Sync tools send back the object they read: its own external_id is fine."""
+    ext = unique("echo")
+    r = put_ext(admin, ext, {"name": "x", "external_id": ext})
+    assert r.status == 201, r
+    assert r.json["external_id"] == ext
 
 
 def test_put_validates_like_create(admin):

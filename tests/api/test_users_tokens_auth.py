@@ -617,6 +617,9 @@ def ids(admin):
     token = new_token(admin, user["id"], "target")
     item = assert_json(admin.post("/lookups/source", {"label": unique("Source")}), 201)
     account = assert_json(admin.post("/accounts", {"name": unique("Account"), "external_id": unique("ext")}), 201)
+    product = assert_json(admin.post("/lookups/product", {"label": unique("Product"), "unit_price": "5.00"}), 201)
+    opportunity = assert_json(admin.post("/opportunities", {
+        "account_id": account["id"], "external_id": unique("deal"), "lines": [{"product_id": product["id"]}]}), 201)
     revoked = new_token(admin, user["id"], "revoked")
     assert admin.delete(f"/tokens/{revoked['id']}").status == 204
     gone, _ = make_user(admin, "admin")
@@ -624,6 +627,7 @@ def ids(admin):
     assert admin.patch(f"/users/{gone['id']}", {"active": False}).status == 200
     return {
         "user": user, "user_client": user_client, "token": token, "item": item, "account": account,
+        "product": product, "opportunity": opportunity,
         "revoked": revoked["token"], "inactive": gone_token["token"], "intruder": unique("intruder"),
     }
 
@@ -651,9 +655,28 @@ PROTECTED = [
     ("GET", "/accounts/:id", "/accounts/{account}", None),
     ("PATCH", "/accounts/:id", "/accounts/{account}", lambda i: {"name": i["intruder"]}),
     ("DELETE", "/accounts/:id", "/accounts/{account}", None),
+    ("GET", "/accounts/:id/opportunities", "/accounts/{account}/opportunities", None),
+    ("GET", "/opportunities", "/opportunities", None),
+    ("POST", "/opportunities", "/opportunities", lambda i: {"account_id": i["account"]["id"], "name": i["intruder"]}),
+    ("PUT", "/opportunities/by-external-id/:external_id", "/opportunities/by-external-id/{deal}",
+     lambda i: {"account_id": i["account"]["id"], "name": i["intruder"]}),
+    ("GET", "/opportunities/:id", "/opportunities/{opportunity}", None),
+    ("PATCH", "/opportunities/:id", "/opportunities/{opportunity}", lambda i: {"name": i["intruder"]}),
+    ("DELETE", "/opportunities/:id", "/opportunities/{opportunity}", None),
+    ("GET", "/opportunities/:id/lines", "/opportunities/{opportunity}/lines", None),
+    ("POST", "/opportunities/:id/lines", "/opportunities/{opportunity}/lines",
+     lambda i: {"product_id": i["product"]["id"], "description": i["intruder"]}),
+    ("PUT", "/opportunities/:id/lines", "/opportunities/{opportunity}/lines",
+     lambda i: [{"product_id": i["product"]["id"], "description": i["intruder"]}]),
+    ("GET", "/opportunities/:id/lines/:line_id", "/opportunities/{opportunity}/lines/{line}", None),
+    ("PATCH", "/opportunities/:id/lines/:line_id", "/opportunities/{opportunity}/lines/{line}",
+     lambda i: {"description": i["intruder"]}),
+    ("DELETE", "/opportunities/:id/lines/:line_id", "/opportunities/{opportunity}/lines/{line}", None),
+    ("GET", "/settings", "/settings", None),
+    ("PATCH", "/settings", "/settings", lambda i: {"default_close_days": 7}),
 ]
 ADMIN_ONLY = {("POST", "/users"), ("PATCH", "/users/:id"), ("POST", "/lookups/:table"),
-              ("PATCH", "/lookups/:table/:id"), ("DELETE", "/lookups/:table/:id")}
+              ("PATCH", "/lookups/:table/:id"), ("DELETE", "/lookups/:table/:id"), ("PATCH", "/settings")}
 PUBLIC = [("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/openapi.yaml")]
 CREDENTIALS = ["none", "basic", "bearer-alone", "bearer-empty", "basic-with-secret", "unknown", "revoked",
                "inactive-user"]
@@ -667,7 +690,9 @@ def routes_in_source():
 
 def concrete(path, ids):
     return path.format(user=ids["user"]["id"], token=ids["token"]["id"], item=ids["item"]["id"],
-                       account=ids["account"]["id"], external_id=ids["account"]["external_id"])
+                       account=ids["account"]["id"], external_id=ids["account"]["external_id"],
+                       opportunity=ids["opportunity"]["id"], line=ids["opportunity"]["lines"][0]["id"],
+                       deal=ids["opportunity"]["external_id"])
 
 
 def authorization(kind, ids):
@@ -724,6 +749,8 @@ def test_refused_requests_changed_nothing(admin, ids):
     user_before = admin.get(f"/users/{ids['user']['id']}").json
     item_before = admin.get(f"/lookups/source/{ids['item']['id']}").json
     account_before = admin.get(f"/accounts/{ids['account']['id']}").json
+    opportunity_before = admin.get(f"/opportunities/{ids['opportunity']['id']}").json
+    settings_before = admin.get("/settings").json
     tokens_before = tokens_of(admin, ids["user"]["id"])
     for method, pattern, path, body in PROTECTED:
         r = Client(ids["revoked"]).request(method, concrete(path, ids), body=body(ids) if body else None)
@@ -731,6 +758,8 @@ def test_refused_requests_changed_nothing(admin, ids):
     assert admin.get(f"/users/{ids['user']['id']}").json == user_before
     assert admin.get(f"/lookups/source/{ids['item']['id']}").json == item_before
     assert admin.get(f"/accounts/{ids['account']['id']}").json == account_before
+    assert admin.get(f"/opportunities/{ids['opportunity']['id']}").json == opportunity_before
+    assert admin.get("/settings").json == settings_before
     assert_no_intruder(admin, ids)
     after = tokens_of(admin, ids["user"]["id"])
     assert set(after) == set(tokens_before)
