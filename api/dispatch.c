@@ -107,6 +107,10 @@ static bool split_path(const char *path, size_t len, char **segments, int *count
     return true;
 }
 
+static bool query_allowed(const struct route *route, const char *name);
+
+/* Parses the query string; unknown names are recorded as errors as they come
+ * (reported together by check_query_names), known ones kept. */
 static bool parse_query(struct request *req, const char *query)
 {
     const char *p = query;
@@ -125,12 +129,19 @@ static bool parse_query(struct request *req, const char *query)
                                    "The query string is malformed (bad percent-encoding or not UTF-8).");
                 return false;
             }
-            if (http_query(req, name) != NULL || req->query_count >= HTTP_MAX_QUERY_PARAMS) {
+            if (http_query(req, name) != NULL) {
                 http_field_error(req, name, "is given more than once");
                 free(name);
                 free(value);
                 http_reply_problem(req, PROBLEM_BAD_REQUEST, "A query parameter is repeated.");
                 return false;
+            }
+            if (!query_allowed(req->route, name) || req->query_count >= HTTP_MAX_QUERY_PARAMS) {
+                http_field_error(req, name, "is not a query parameter of this endpoint");
+                free(name);
+                free(value);
+                p = amp ? amp + 1 : NULL;
+                continue;
             }
             req->query[req->query_count].name = name;
             req->query[req->query_count].value = value;
@@ -144,6 +155,8 @@ static bool parse_query(struct request *req, const char *query)
 static bool query_allowed(const struct route *route, const char *name)
 {
     size_t len = strlen(name);
+    if (len == 0)
+        return false; /* strstr(p, "") matches everywhere and never advances */
     const char *p = route->query_params;
     while ((p = strstr(p, name)) != NULL) {
         bool starts = p == route->query_params || p[-1] == ' ';
@@ -157,9 +170,6 @@ static bool query_allowed(const struct route *route, const char *name)
 
 static bool check_query_names(struct request *req)
 {
-    for (int i = 0; i < req->query_count; i++)
-        if (!query_allowed(req->route, req->query[i].name))
-            http_field_error(req, req->query[i].name, "is not a query parameter of this endpoint");
     if (req->error_count == 0)
         return true;
     http_reply_problem(req, PROBLEM_BAD_REQUEST, "Unknown query parameters.");
@@ -254,7 +264,10 @@ static bool read_body(struct request *req, const struct _u_request *u_req)
         return false;
     }
     json_error_t error;
-    req->body = json_loadb(u_req->binary_body, size, JSON_REJECT_DUPLICATES, &error);
+    size_t text_size;
+    char *text = json_keep_written_numbers(u_req->binary_body, size, &text_size);
+    req->body = json_loadb(text, text_size, JSON_REJECT_DUPLICATES, &error);
+    free(text);
     if (req->body == NULL) {
         char detail[300];
         snprintf(detail, sizeof detail, "The body is not valid JSON: %s (line %d, column %d).", error.text,
@@ -269,6 +282,7 @@ static bool read_token(struct request *req, const struct _u_request *u_req)
 {
     req->auth.request_id = req->request_id;
     req->auth.admin_only = req->route->access == ACCESS_ADMIN;
+    req->auth.authenticated = &req->authenticated;
     if (req->route->access == ACCESS_PUBLIC)
         return true;
     const char *authz = header(u_req, "Authorization");
@@ -329,13 +343,29 @@ static void finish_idempotency(struct request *req)
     if (!store_idempotency_finish(&req->idempotency, req->request_id, commit, req->status,
                                   reply_header(req, "Location"), reply_header(req, "ETag"), body ? body : "") &&
         commit) {
-        for (int i = 0; i < req->header_count; i++) {
-            free(req->headers[i].name);
-            free(req->headers[i].value);
-        }
-        req->header_count = 0;
+        http_reply_reset(req);
         http_reply_problem(req, PROBLEM_UNAVAILABLE, "The change could not be committed; nothing was kept. Retry.");
     }
+}
+
+/* The token is checked in the database together with a request's own
+ * statements, so a reply made before any store call (a bad body, a bad id,
+ * a handler that needs no data) has not checked it yet. Check it now: an
+ * unknown token must get 401 and a member 403, whatever else is wrong. */
+static void authenticate_unchecked(struct request *req)
+{
+    if (req->route == NULL || req->route->access == ACCESS_PUBLIC || req->authenticated || req->status == 401 ||
+        req->status == 403 || req->status == 503)
+        return;
+    struct store_auth auth = req->auth;
+    auth.idempotency = NULL; /* a check alone, outside any keyed transaction */
+    struct store_result res;
+    store_result_init(&res);
+    if (store_authenticate(&auth, &res) != STORE_OK) {
+        http_reply_reset(req);
+        http_reply_store_error(req, &res);
+    }
+    store_result_cleanup(&res);
 }
 
 static void request_cleanup(struct request *req, char **segments, int segment_count)
@@ -368,7 +398,7 @@ static void send_reply(struct request *req, struct _u_response *u_resp)
         u_map_put(u_resp->map_header, "Content-Type", req->content_type);
     for (int i = 0; i < req->header_count; i++)
         u_map_put(u_resp->map_header, req->headers[i].name, req->headers[i].value);
-    if (req->reply_body && strcmp(req->method, "HEAD") != 0) {
+    if (req->reply_body) { /* MHD itself leaves the body out of a HEAD reply, keeping its length */
         /* Hand our buffer to Ulfius instead of copying it. */
         u_resp->binary_body = req->reply_body;
         u_resp->binary_body_length = req->reply_length;
@@ -414,14 +444,14 @@ int dispatch_request(const struct _u_request *u_req, struct _u_response *u_resp,
         break;
     }
     route_name = req.route->pattern;
-    if (!read_body(&req, u_req) || !parse_query(&req, question ? question + 1 : NULL) || !check_query_names(&req) ||
-        !read_token(&req, u_req) || !read_idempotency_key(&req, u_req))
+    if (!read_token(&req, u_req) || !read_body(&req, u_req) || !parse_query(&req, question ? question + 1 : NULL) ||
+        !check_query_names(&req) || !read_idempotency_key(&req, u_req))
         goto out;
     bool any;
     req.if_match = parse_etag_header(header(u_req, "If-Match"), false, &any);
     req.if_match_any = any;
     if (any)
-        req.if_match = -1; /* "*": the resource must exist, which the handler checks anyway */
+        req.if_match = STORE_IF_MATCH_ANY;
     req.if_none_match = parse_etag_header(header(u_req, "If-None-Match"), true, &any);
     req.if_none_match_any = any;
     req.accept = header(u_req, "Accept");
@@ -432,6 +462,7 @@ int dispatch_request(const struct _u_request *u_req, struct _u_response *u_resp,
     }
     finish_idempotency(&req);
 out:
+    authenticate_unchecked(&req);
     send_reply(&req, u_resp);
     log_access(req.request_id, req.method, route_name, req.status, elapsed_us(&start));
     for (int i = 0; i < req.path_param_count; i++)

@@ -34,6 +34,25 @@ const char *http_path(const struct request *req, int i)
     return i < req->path_param_count ? req->path_params[i] : NULL;
 }
 
+void http_reply_reset(struct request *req)
+{
+    for (int i = 0; i < req->header_count; i++) {
+        free(req->headers[i].name);
+        free(req->headers[i].value);
+    }
+    req->header_count = 0;
+    for (int i = 0; i < req->error_count; i++) {
+        free(req->errors[i].field);
+        free(req->errors[i].message);
+    }
+    req->error_count = 0;
+    free(req->reply_body);
+    req->reply_body = NULL;
+    req->reply_length = 0;
+    req->content_type = NULL;
+    req->status = 0;
+}
+
 void http_header(struct request *req, const char *name, const char *value)
 {
     if (req->header_count >= (int)(sizeof req->headers / sizeof req->headers[0]))
@@ -304,6 +323,13 @@ bool http_require_object(struct request *req)
     return false;
 }
 
+void http_drop_echoed_external_id(struct request *req, const char *external_id)
+{
+    const char *echoed = json_string_value(json_object_get(req->body, "external_id"));
+    if (echoed && strcmp(echoed, external_id) == 0)
+        json_object_del(req->body, "external_id");
+}
+
 static bool digits(const char *s, int n)
 {
     for (int i = 0; i < n; i++)
@@ -337,21 +363,24 @@ bool http_valid_timestamp(const char *s)
         return false;
     if (atoi(s + 11) > 23 || atoi(s + 14) > 59 || atoi(s + 17) > 60)
         return false;
+    bool leap_second = atoi(s + 17) == 60;
     const char *p = s + 19;
     if (*p == '.') {
         p++;
         int n = 0;
+        bool fraction = false;
         while (*p >= '0' && *p <= '9') {
+            fraction |= *p != '0';
             p++;
             n++;
         }
-        if (n == 0 || n > 9)
+        if (n == 0 || n > 9 || (leap_second && fraction)) /* PostgreSQL refuses 60.5 */
             return false;
     }
     if ((*p == 'Z' || *p == 'z') && p[1] == '\0')
         return true;
     if ((*p == '+' || *p == '-') && digits(p + 1, 2) && p[3] == ':' && digits(p + 4, 2) && p[6] == '\0')
-        return atoi(p + 1) <= 23 && atoi(p + 4) <= 59;
+        return atoi(p + 1) <= 15 && atoi(p + 4) <= 59; /* PostgreSQL's range; real zones are within +-14:00 */
     return false;
 }
 

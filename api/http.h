@@ -43,6 +43,7 @@ struct request {
     int query_count;
     struct store_auth auth;      /* token hash + request id for the store */
     char token_hash[65];
+    bool authenticated;          /* the token was checked in the database */
     json_t *body;                /* parsed JSON body or NULL; owned */
     int64_t if_match;            /* version, -1 when absent, 0 when it can never match */
     bool if_match_any;
@@ -68,6 +69,8 @@ const char *http_query(const struct request *req, const char *name);
 /* Path parameter i (0-based), borrowed. */
 const char *http_path(const struct request *req, int i);
 
+/* Drops the reply, its headers and field errors made so far. */
+void http_reply_reset(struct request *req);
 /* Adds a response header (copied). */
 void http_header(struct request *req, const char *name, const char *value);
 /* Replies with a JSON text (copied) and status. */
@@ -121,6 +124,11 @@ bool http_query_date(struct request *req, const char *name, const char **out);
 bool http_path_id(struct request *req, int i, int64_t *out);
 /* Requires a JSON object body; replies 400 and returns false otherwise. */
 bool http_require_object(struct request *req);
+
+/* Sync tools echo whole objects back: on PUT by external id, an
+ * external_id in the body equal to the one in the path is dropped (a
+ * different one stays and is refused as read-only). */
+void http_drop_echoed_external_id(struct request *req, const char *external_id);
 
 /* Validates an RFC 3339 timestamp text. */
 bool http_valid_timestamp(const char *s);

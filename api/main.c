@@ -7,6 +7,8 @@
 #include "log.h"
 #include "server.h"
 #include "store/store.h"
+#include "util/text.h"
+#include "validate.h"
 
 static int usage(void)
 {
@@ -27,6 +29,12 @@ static int create_admin(const struct config *cfg, int argc, char **argv)
     }
     if (name == NULL || email == NULL || argc % 2 != 0)
         return usage();
+    /* The same rules as POST /users. */
+    size_t name_length = utf8_valid(name, strlen(name)) ? utf8_length(name) : 0;
+    if (name_length < 1 || name_length > 200 || !validate_email(email) || strlen(email) > 254) {
+        fprintf(stderr, "crm-api: --name must be 1-200 characters and --email an address such as ada@example.com\n");
+        return 2;
+    }
     if (!store_migrate(cfg->database_url))
         return 1;
     char *error = NULL;

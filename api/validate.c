@@ -31,6 +31,8 @@ static bool money_text_to_cents(const char *s, long long *cents)
     }
     if (*p == '.') {
         p++;
+        if (*p == '\0') /* "5." is not an amount */
+            return false;
         for (; *p >= '0' && *p <= '9'; p++) {
             if (++frac_digits > 2)
                 return false;
@@ -49,20 +51,14 @@ char *money_normalise(const json_t *value)
 {
     char text[64];
     long long cents;
+    /* A string, or a number (kept as written, see json_keep_written_numbers). */
     if (json_is_string(value)) {
+        const char *written = json_written_number(json_string_value(value));
         if (json_string_length(value) >= sizeof text)
             return NULL;
-        snprintf(text, sizeof text, "%s", json_string_value(value));
+        snprintf(text, sizeof text, "%s", written ? written : json_string_value(value));
     } else if (json_is_integer(value)) {
         snprintf(text, sizeof text, "%lld", (long long)json_integer_value(value));
-    } else if (json_is_real(value)) {
-        /* Jansson hands JSON reals over as doubles. Up to 15 significant
-         * digits a double prints back to exactly the decimal the client
-         * wrote, and every valid amount has at most 12, so this recovers the
-         * written text; the amount itself is then handled as integer cents. */
-        snprintf(text, sizeof text, "%.15g", json_real_value(value));
-        if (strchr(text, 'e') || strchr(text, 'E'))
-            return NULL;
     } else {
         return NULL;
     }
@@ -86,6 +82,8 @@ static bool quantity_text_to_milli(const char *s, long long *milli)
     }
     if (*p == '.') {
         p++;
+        if (*p == '\0')
+            return false;
         for (; *p >= '0' && *p <= '9'; p++) {
             if (++frac_digits > 3)
                 return false;
@@ -104,13 +102,12 @@ char *quantity_normalise(const json_t *value)
 {
     char text[64];
     long long milli;
+    /* A JSON number only: an integer, or a fraction kept as written. */
+    const char *written = json_is_string(value) ? json_written_number(json_string_value(value)) : NULL;
     if (json_is_integer(value)) {
         snprintf(text, sizeof text, "%lld", (long long)json_integer_value(value));
-    } else if (json_is_real(value)) {
-        /* As for money: at most 10 significant digits print back exactly. */
-        snprintf(text, sizeof text, "%.15g", json_real_value(value));
-        if (strchr(text, 'e') || strchr(text, 'E'))
-            return NULL;
+    } else if (written && strlen(written) < sizeof text) {
+        snprintf(text, sizeof text, "%s", written);
     } else {
         return NULL;
     }
@@ -146,7 +143,7 @@ static bool is_currency(const char *code)
     return false;
 }
 
-static bool looks_like_email(const char *s)
+bool validate_email(const char *s)
 {
     const char *at = strchr(s, '@');
     return at && at != s && strchr(at + 1, '@') == NULL && strchr(at + 1, '.') && at[1] != '.' &&
@@ -156,6 +153,13 @@ static bool looks_like_email(const char *s)
 static void check_value(struct request *req, const struct field_spec *spec, json_t *body, json_t *value,
                         const char *name)
 {
+    bool written_number = json_is_string(value) && json_written_number(json_string_value(value));
+    if (written_number && spec->type != FIELD_MONEY && spec->type != FIELD_QUANTITY) {
+        value = json_real(0); /* a number with a fraction: judged as one below */
+        check_value(req, spec, body, value, name);
+        json_decref(value);
+        return;
+    }
     switch (spec->type) {
     case FIELD_TEXT:
     case FIELD_EMAIL: {
@@ -171,7 +175,7 @@ static void check_value(struct request *req, const struct field_spec *spec, json
                 http_field_error(req, name, "must be at most %ld characters long", spec->max);
             return;
         }
-        if (spec->type == FIELD_EMAIL && !looks_like_email(json_string_value(value)))
+        if (spec->type == FIELD_EMAIL && !validate_email(json_string_value(value)))
             http_field_error(req, name, "must be an email address such as ada@example.com");
         return;
     }

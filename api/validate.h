@@ -50,6 +50,9 @@ char *money_normalise(const json_t *value);
 /* Validates and normalises one quantity; returns a new "1.5" or NULL. */
 char *quantity_normalise(const json_t *value);
 
+/* True when s looks like an email address (the rule POST /users applies). */
+bool validate_email(const char *s);
+
 /* Returns the body as compact JSON text (new). */
 char *validate_dump(const json_t *body);
 

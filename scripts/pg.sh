@@ -203,7 +203,9 @@ EOF
 init_cluster() {
   say "initializing a new cluster in $DATA"
   local out
-  out="$(as_owner "$PG_BIN/initdb" -D "$DATA" -U "$DB_USER" --encoding=UTF8 --locale=C \
+  # Collation C keeps sorting byte order (fast, the same everywhere); ctype
+  # C.UTF-8 makes ILIKE and lower() fold case beyond ASCII (é = É).
+  out="$(as_owner "$PG_BIN/initdb" -D "$DATA" -U "$DB_USER" --encoding=UTF8 --locale=C --lc-ctype=C.UTF-8 \
     --auth=trust 2>&1)" || {
     printf '%s\n' "$out" >&2
     die "initdb failed"

@@ -140,6 +140,7 @@ void accounts_upsert(struct request *req)
     size_t len = utf8_length(external_id);
     if (len < 1 || len > 200)
         http_field_error(req, "external_id", "must be 1 to 200 characters long");
+    http_drop_echoed_external_id(req, external_id);
     if (!validate_body(req, account_replace_fields, VALIDATE_REPLACE) || req->error_count > 0) {
         http_reply_problem(req, PROBLEM_VALIDATION, "The account has invalid fields.");
         return;
@@ -147,6 +148,7 @@ void accounts_upsert(struct request *req)
     char *json = validate_dump(req->body);
     struct store_result res;
     store_result_init(&res);
+    /* If-Match: * requires an existing account (RFC 9110, 13.1.1). */
     store_account_upsert(&req->auth, external_id, json, req->if_match, &res);
     http_reply_result(req, res.created ? 201 : 200, &res, "/accounts");
     store_result_cleanup(&res);

@@ -55,7 +55,9 @@ void lines_list(struct request *req)
         return;
     int limit;
     char *after = NULL;
-    bool ok = http_query_limit(req, &limit) & http_query_cursor(req, "lines", &after);
+    char kind[48]; /* a cursor belongs to one opportunity's lines */
+    snprintf(kind, sizeof kind, "lines:%lld", (long long)id);
+    bool ok = http_query_limit(req, &limit) & http_query_cursor(req, kind, &after);
     if (ok && after && !valid_line_key(after)) {
         http_field_error(req, "cursor", "is not a cursor from this list; use next_cursor as given");
         ok = false;
@@ -68,7 +70,7 @@ void lines_list(struct request *req)
     struct store_result res;
     store_result_init(&res);
     store_line_list(&req->auth, id, after, limit, &res);
-    http_reply_list_result(req, &res, "lines");
+    http_reply_list_result(req, &res, kind);
     store_result_cleanup(&res);
     free(after);
 }

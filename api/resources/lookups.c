@@ -1,9 +1,11 @@
 /* /lookups: the drop-down lists an administrator curates. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "resources/resources.h"
 #include "store/lookups.h"
+#include "util/text.h"
 #include "validate.h"
 
 #define COMMON_FIELDS(required_label)                                                                                 \
@@ -66,21 +68,20 @@ void lookups_tables(struct request *req)
     http_reply_take(req, 200, "application/json; charset=utf-8", text, strlen(text));
 }
 
-/* List keys are "position,id"; a cursor must carry exactly that. */
+/* List keys are "position,id": an integer and an id within the ranges of
+ * their columns (a forged cursor must not reach the database as a value it
+ * cannot cast). */
 static bool valid_lookup_key(const char *key)
 {
     const char *comma = strchr(key, ',');
-    if (comma == NULL || comma == key)
+    char position[16];
+    long position_value;
+    int64_t id;
+    if (comma == NULL || (size_t)(comma - key) >= sizeof position)
         return false;
-    for (const char *p = key; p < comma; p++)
-        if (!((*p >= '0' && *p <= '9') || (p == key && *p == '-')))
-            return false;
-    if (comma - key > 10 || strlen(comma + 1) > 19 || comma[1] == '\0')
-        return false;
-    for (const char *p = comma + 1; *p; p++)
-        if (*p < '0' || *p > '9')
-            return false;
-    return true;
+    memcpy(position, key, (size_t)(comma - key));
+    position[comma - key] = '\0';
+    return parse_int_range(position, INT32_MIN, INT32_MAX, &position_value) && parse_id(comma + 1, &id);
 }
 
 void lookups_list(struct request *req)

@@ -83,7 +83,7 @@ static bool parse_sort(struct request *req, struct opportunity_filter *f)
 static bool valid_money_text(const char *s)
 {
     const char *dot = strchr(s, '.');
-    if (dot == NULL || strlen(dot) != 3 || dot == s || dot - s > 16)
+    if (dot == NULL || strlen(dot) != 3 || dot == s || dot - s > 22)
         return false;
     for (const char *p = s; *p; p++)
         if (p != dot && (*p < '0' || *p > '9'))
@@ -264,6 +264,7 @@ void opportunities_upsert(struct request *req)
     size_t len = utf8_length(external_id);
     if (len < 1 || len > 200)
         http_field_error(req, "external_id", "must be 1 to 200 characters long");
+    http_drop_echoed_external_id(req, external_id);
     if (!validate_body(req, opportunity_replace_fields, VALIDATE_REPLACE) || req->error_count > 0) {
         http_reply_problem(req, PROBLEM_VALIDATION, "The opportunity has invalid fields.");
         return;

@@ -7,6 +7,7 @@
 #include "resources/resources.h"
 #include "store/users.h"
 #include "util/alloc.h"
+#include "util/text.h"
 #include "util/token.h"
 #include "validate.h"
 
@@ -22,7 +23,13 @@ void tokens_list(struct request *req)
         return;
     int limit;
     char *after = NULL;
-    if (!(http_query_limit(req, &limit) & http_query_cursor(req, "tokens", &after))) {
+    bool ok = http_query_limit(req, &limit) & http_query_cursor(req, "tokens", &after);
+    int64_t after_id;
+    if (ok && after && !parse_id(after, &after_id)) {
+        http_field_error(req, "cursor", "is not a cursor from this list; use next_cursor as given");
+        ok = false;
+    }
+    if (!ok) {
         free(after);
         http_reply_query_errors(req);
         return;

@@ -3,6 +3,7 @@
 
 #include "resources/resources.h"
 #include "store/users.h"
+#include "util/text.h"
 #include "validate.h"
 
 static const char *const roles[] = {"admin", "member", NULL};
@@ -39,6 +40,11 @@ void users_list(struct request *req)
     bool active = false;
     bool ok = http_query_limit(req, &limit) & http_query_cursor(req, "users", &after) &
               http_query_bool(req, "active", &active);
+    int64_t after_id;
+    if (ok && after && !parse_id(after, &after_id)) {
+        http_field_error(req, "cursor", "is not a cursor from this list; use next_cursor as given");
+        ok = false;
+    }
     if (!ok) {
         free(after);
         http_reply_query_errors(req);

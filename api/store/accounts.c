@@ -1,5 +1,6 @@
 #include "store/accounts.h"
 
+
 #include "store/db.h"
 
 const struct db_statement account_statements[] = {

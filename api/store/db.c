@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,7 +60,11 @@ const char *db_int(char *buf, int64_t value)
 
 const char *db_version(char *buf, int64_t if_match)
 {
-    return if_match < 0 ? NULL : db_int(buf, if_match);
+    if (if_match == STORE_IF_MATCH_ANY)
+        return "-1";
+    if (if_match < 0)
+        return NULL;
+    return db_int(buf, if_match > INT32_MAX ? 0 : if_match);
 }
 
 bool store_open(const char *database_url, unsigned pool_size)
@@ -120,6 +125,17 @@ static bool prepare_all(PGconn *conn, const char *request_id)
     return PQenterPipelineMode(conn) == 1;
 }
 
+/* A connection may have died while it sat in the pool (database restart).
+ * A healthy idle backend sends nothing, so anything readable (the FATAL
+ * sent at shutdown, or EOF) means it is gone. */
+static bool idle_connection_usable(PGconn *conn)
+{
+    if (PQstatus(conn) != CONNECTION_OK)
+        return false;
+    struct pollfd pfd = {.fd = PQsocket(conn), .events = POLLIN};
+    return poll(&pfd, 1, 0) == 0;
+}
+
 /* Takes an idle connection, connecting it if needed. Returns the pool index
  * or -1 (pool exhausted for too long, or database unreachable). */
 static int pool_acquire(const char *request_id, enum store_status *why)
@@ -140,7 +156,7 @@ static int pool_acquire(const char *request_id, enum store_status *why)
     pthread_mutex_unlock(&pool.lock);
 
     struct pooled_conn *pc = &pool.conns[index];
-    if (pc->conn && PQstatus(pc->conn) != CONNECTION_OK) {
+    if (pc->conn && !idle_connection_usable(pc->conn)) {
         PQfinish(pc->conn);
         pc->conn = NULL;
     }
@@ -395,6 +411,11 @@ enum store_status db_run(const struct store_auth *auth, const struct db_query *q
             res->status = STORE_OK;
             break;
         }
+        if (auth && auth->authenticated && auth->token_hash) {
+            /* The token check runs first: any other failure means it passed. */
+            const char *state = PQresultErrorField(error, PG_DIAG_SQLSTATE);
+            *auth->authenticated = state && strcmp(state, "C4401") != 0 && strcmp(state, "C4403") != 0;
+        }
         if (retryable(error) && attempt < MAX_RETRIES) {
             PQclear(error);
             PQclear(*last);
@@ -409,6 +430,8 @@ enum store_status db_run(const struct store_auth *auth, const struct db_query *q
         *last = NULL;
         break;
     }
+    if (res->status == STORE_OK && auth && auth->authenticated && auth->token_hash)
+        *auth->authenticated = true;
     if (res->status == STORE_OK && auth && auth->idempotency) {
         /* Keep the transaction (and the connection) until the response is recorded. */
         auth->idempotency->connection = index;

@@ -60,7 +60,9 @@ PGconn *db_connect(const char *url, const char *request_id);
 /* Formats an int64 into buf (at least 24 bytes) and returns buf. */
 const char *db_int(char *buf, int64_t value);
 
-/* The If-Match version as a parameter: NULL when there is no precondition (< 0). */
+/* The If-Match version as the SQL functions take it (see api_check_version):
+ * NULL without a precondition, -1 for "*", 0 for a version beyond the SQL
+ * integer range (it can match nothing). */
 const char *db_version(char *buf, int64_t if_match);
 
 #endif

@@ -51,9 +51,9 @@ const struct db_statement opportunity_statements[] = {
     {"opportunity_patch", "SELECT body::text, version, id FROM api_opportunity_patch($1, $2::jsonb, $3)"},
     {"opportunity_upsert", "SELECT body::text, version, id, created FROM api_opportunity_upsert($1, $2::jsonb, $3)"},
     {"opportunity_delete", "SELECT body::text, version, id FROM api_opportunity_delete($1, $2)"},
+    {"opportunity_must_exist", "SELECT opportunity_check_live($1)"},
     {"line_list",
-     "SELECT line_json(l)::text, json_build_array(l.position::text, l.id)::text "
-     "FROM opportunity_lines l, opportunity_lock_live($1, NULL) o WHERE l.opportunity_id = $1 "
+     "SELECT line_json(l)::text, l.position || ',' || l.id FROM opportunity_lines l WHERE l.opportunity_id = $1 "
      "AND ($2::int IS NULL OR (l.position, l.id) > ($2, $3::bigint)) ORDER BY l.position, l.id LIMIT $4::int + 1"},
     {"line_get",
      "SELECT line_json(l)::text, l.version, l.id FROM opportunity_lines l JOIN opportunities o ON o.id = l.opportunity_id "
@@ -141,9 +141,11 @@ enum store_status store_line_list(const struct store_auth *auth, int64_t opportu
         memcpy(position, after, (size_t)(comma - after));
         memcpy(id, comma + 1, strlen(comma + 1) + 1);
     }
-    struct db_query q = {"line_list", 4,
-                         {db_int(idbuf, opportunity_id), comma ? position : NULL, comma ? id : NULL, db_int(lim, limit)}};
-    return db_run_list(auth, &q, limit, res);
+    struct db_query q[2] = {
+        {"opportunity_must_exist", 1, {db_int(idbuf, opportunity_id)}},
+        {"line_list", 4, {idbuf, comma ? position : NULL, comma ? id : NULL, db_int(lim, limit)}},
+    };
+    return db_run_list_queries(auth, q, 2, limit, res);
 }
 
 enum store_status store_line_get(const struct store_auth *auth, int64_t opportunity_id, int64_t line_id,

@@ -38,7 +38,13 @@ struct store_auth {
     bool admin_only;        /* the route needs an admin */
     const char *request_id; /* for log lines */
     struct store_idempotency *idempotency; /* NULL unless a POST carries Idempotency-Key */
+    bool *authenticated;    /* set once the token has been checked in the database */
 };
+
+/* If-Match as resources pass it: a version, STORE_IF_MATCH_NONE, or
+ * STORE_IF_MATCH_ANY for "*" (the resource must exist). */
+#define STORE_IF_MATCH_NONE (-1)
+#define STORE_IF_MATCH_ANY (-2)
 
 struct store_field_error {
     char *field;
@@ -68,6 +74,8 @@ void store_idempotency_cleanup(struct store_idempotency *idem);
  * in which case nothing was kept); without, rolls back. */
 bool store_idempotency_finish(struct store_idempotency *idem, const char *request_id, bool commit, int status,
                               const char *location, const char *etag, const char *body);
+/* Checks the caller's token (and admin role when the route needs it) alone. */
+enum store_status store_authenticate(const struct store_auth *auth, struct store_result *res);
 
 /* Opens the pool (connections are made lazily). */
 bool store_open(const char *database_url, unsigned pool_size);

@@ -31,6 +31,14 @@ static int migration_count(void)
     return n;
 }
 
+enum store_status store_authenticate(const struct store_auth *auth, struct store_result *res)
+{
+    PGresult *r;
+    if (db_run(auth, NULL, 0, &r, res) == STORE_OK)
+        PQclear(r);
+    return res->status;
+}
+
 bool store_ready(void)
 {
     struct store_result res;

@@ -1,5 +1,6 @@
 #include "store/users.h"
 
+
 #include "store/db.h"
 
 const struct db_statement user_statements[] = {
@@ -15,9 +16,7 @@ const struct db_statement user_statements[] = {
 };
 
 const struct db_statement token_statements[] = {
-    {"token_list",
-     "SELECT token_json(t)::text, t.id::text FROM api_tokens t, api_token_owner_check($1) "
-     "WHERE t.user_id = $1 AND ($2::bigint IS NULL OR t.id > $2) ORDER BY t.id LIMIT $3::int + 1"},
+    {"token_list", "SELECT body::text, key::text FROM api_token_list($1, $2::bigint, $3::int)"},
     {"token_create", "SELECT body::text, version, id FROM api_token_create($1, $2, decode($3, 'hex'))"},
     {"token_revoke", "SELECT body::text, version, id FROM api_token_revoke($1)"},
     {NULL, NULL},

@@ -91,6 +91,57 @@ bool parse_int_range(const char *s, long min, long max, long *out)
     return true;
 }
 
+char *json_keep_written_numbers(const char *s, size_t len, size_t *out_len)
+{
+    /* Each number with a fraction or exponent grows by the quotes and the
+     * 6-byte marker escape at most. */
+    size_t cap = len * 9 + 1;
+    char *out = xmalloc(cap);
+    size_t o = 0, i = 0;
+    while (i < len) {
+        char c = s[i];
+        if (c == '"') { /* copy a string, escapes included */
+            out[o++] = s[i++];
+            while (i < len && s[i] != '"') {
+                if (s[i] == '\\' && i + 1 < len)
+                    out[o++] = s[i++];
+                out[o++] = s[i++];
+            }
+            if (i < len)
+                out[o++] = s[i++];
+            continue;
+        }
+        if (c != '-' && (c < '0' || c > '9')) {
+            out[o++] = s[i++];
+            continue;
+        }
+        size_t start = i;
+        bool real = false;
+        while (i < len && (s[i] == '-' || s[i] == '+' || s[i] == '.' || s[i] == 'e' || s[i] == 'E' ||
+                           (s[i] >= '0' && s[i] <= '9'))) {
+            real |= s[i] == '.' || s[i] == 'e' || s[i] == 'E';
+            i++;
+        }
+        if (real) {
+            memcpy(out + o, "\"" JSON_WRITTEN_NUMBER_ESCAPE, 7);
+            o += 7;
+        }
+        memcpy(out + o, s + start, i - start);
+        o += i - start;
+        if (real)
+            out[o++] = '"';
+    }
+    out[o] = '\0';
+    *out_len = o;
+    return out;
+}
+
+const char *json_written_number(const char *text)
+{
+    size_t n = strlen(JSON_WRITTEN_NUMBER);
+    return text && strncmp(text, JSON_WRITTEN_NUMBER, n) == 0 ? text + n : NULL;
+}
+
 static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 char *base64url_encode(const unsigned char *data, size_t len)

@@ -13,6 +13,17 @@ size_t utf8_length(const char *s);
 bool parse_id(const char *s, int64_t *out);
 /* Parses a decimal integer in [min, max], no sign for positives, no spaces. */
 bool parse_int_range(const char *s, long min, long max, long *out);
+/* Jansson reads every number with a fraction or exponent as a double,
+ * which would round amounts like 12.340000000000000001 silently. Before
+ * parsing, each such number is turned into a string holding its text as
+ * written behind a marker (U+E000, a private-use character), so the
+ * validator sees exactly what the client sent and never a double. */
+#define JSON_WRITTEN_NUMBER "\xee\x80\x80"      /* U+E000 in UTF-8 */
+#define JSON_WRITTEN_NUMBER_ESCAPE "\\ue000" /* the same as a JSON escape */
+/* Returns the rewritten text (new; *out_len its length). */
+char *json_keep_written_numbers(const char *s, size_t len, size_t *out_len);
+/* The number as written, when text is such a marked string; else NULL. */
+const char *json_written_number(const char *text);
 /* Returns a new base64url string (no padding) of data. */
 char *base64url_encode(const unsigned char *data, size_t len);
 /* Decodes base64url (no padding) into a new NUL-terminated buffer; NULL if invalid. */

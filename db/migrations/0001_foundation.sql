@@ -43,11 +43,12 @@ END $$;
 CREATE FUNCTION api_field_error(field text, message text) RETURNS jsonb
 LANGUAGE sql IMMUTABLE AS $$ SELECT jsonb_build_array(jsonb_build_object('field', field, 'message', message)) $$;
 
--- Checks If-Match: NULL means no precondition.
+-- Checks If-Match: NULL means no precondition, -1 is "*" (any version of a
+-- resource that exists).
 CREATE FUNCTION api_check_version(current_version integer, expected integer) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
-  IF expected IS NOT NULL AND expected <> current_version THEN
+  IF expected IS NOT NULL AND expected <> -1 AND expected <> current_version THEN
     PERFORM api_fail('C4412', format('The resource is at version %s; the request expected %s.',
                                      current_version, expected));
   END IF;
@@ -121,8 +122,8 @@ CREATE FUNCTION api_user_create(p jsonb) RETURNS TABLE (body json, version integ
 LANGUAGE plpgsql AS $$
 DECLARE u users;
 BEGIN
-  INSERT INTO users (name, email, role)
-  VALUES (p->>'name', p->>'email', coalesce(p->>'role', 'member'))
+  INSERT INTO users (name, email, role, active)
+  VALUES (p->>'name', p->>'email', coalesce(p->>'role', 'member'), coalesce((p->>'active')::boolean, true))
   RETURNING * INTO u;
   RETURN QUERY SELECT user_json(u), u.version, u.id;
 END $$;
@@ -139,9 +140,14 @@ BEGIN
   IF p ? 'name' THEN new.name := p->>'name'; END IF;
   IF p ? 'role' THEN new.role := p->>'role'; END IF;
   IF p ? 'active' THEN new.active := (p->>'active')::boolean; END IF;
-  IF (old.role = 'admin' AND old.active) AND NOT (new.role = 'admin' AND new.active)
-     AND NOT EXISTS (SELECT 1 FROM users o WHERE o.id <> p_id AND o.role = 'admin' AND o.active) THEN
-    PERFORM api_fail('C4409', 'This is the last active admin; make another admin first.');
+  IF (old.role = 'admin' AND old.active) AND NOT (new.role = 'admin' AND new.active) THEN
+    -- Two requests removing two different admins would each still see the
+    -- other one active; removals of admins take turns, and the check below
+    -- (a new statement, so a new snapshot) sees the one before it.
+    PERFORM pg_advisory_xact_lock(hashtext('users:admins'));
+    IF NOT EXISTS (SELECT 1 FROM users o WHERE o.id <> p_id AND o.role = 'admin' AND o.active) THEN
+      PERFORM api_fail('C4409', 'This is the last active admin; make another admin first.');
+    END IF;
   END IF;
   IF new IS DISTINCT FROM old THEN
     UPDATE users SET name = new.name, role = new.role, active = new.active,
@@ -162,6 +168,17 @@ BEGIN
   IF NOT EXISTS (SELECT 1 FROM users WHERE id = p_user_id) THEN
     PERFORM api_fail('C4404', 'No user has this id.');
   END IF;
+END $$;
+
+-- A function, so that the owner check always runs first: as a join in the
+-- list query the planner could skip it when the user has no tokens.
+CREATE FUNCTION api_token_list(p_user_id bigint, p_after bigint, p_limit integer)
+RETURNS TABLE (body json, key bigint)
+LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM api_token_owner_check(p_user_id);
+  RETURN QUERY SELECT token_json(t), t.id FROM api_tokens t
+   WHERE t.user_id = p_user_id AND (p_after IS NULL OR t.id > p_after) ORDER BY t.id LIMIT p_limit + 1;
 END $$;
 
 CREATE FUNCTION api_token_create(p_user_id bigint, p_name text, p_hash bytea)

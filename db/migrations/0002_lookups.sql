@@ -79,9 +79,13 @@ BEGIN
   RETURN l;
 END $$;
 
--- A new default replaces the old one (at most one per table).
+-- A new default replaces the old one (at most one per table). Default
+-- changes of a table are serialised: a concurrent one waits for the lock,
+-- then (fresh snapshot per statement) clears the default just committed
+-- instead of colliding with it on lookup_items__is_default__unique.
 CREATE FUNCTION lookup_clear_other_defaults(p_kind text, p_id bigint) RETURNS void
 LANGUAGE sql AS $$
+  SELECT pg_advisory_xact_lock(hashtext('lookup-default:' || p_kind));
   UPDATE lookup_items SET is_default = false, updated_at = now(), version = version + 1
    WHERE kind = p_kind AND is_default AND id IS DISTINCT FROM p_id
 $$;

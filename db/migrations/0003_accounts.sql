@@ -104,6 +104,7 @@ BEGIN
 END $$;
 
 -- Upsert by external id: 201 when created, 200 when replaced.
+-- p_if_match: NULL (no If-Match), -1 (If-Match: *, must exist) or a version.
 CREATE FUNCTION api_account_upsert(p_external_id text, p jsonb, p_if_match integer)
 RETURNS TABLE (body json, version integer, id bigint, created boolean)
 LANGUAGE plpgsql AS $$

@@ -26,8 +26,8 @@ CREATE TABLE opportunities (
   description      text CONSTRAINT opportunities__description__check CHECK (char_length(description) <= 10000),
   win_loss_report  text CONSTRAINT opportunities__win_loss_report__check CHECK (char_length(win_loss_report) <= 10000),
   external_id      text CONSTRAINT opportunities__external_id__check CHECK (char_length(external_id) BETWEEN 1 AND 200),
-  value            numeric(20, 2) NOT NULL DEFAULT 0 CONSTRAINT opportunities__value__check CHECK (value >= 0),
-  weighted_value   numeric(20, 2) GENERATED ALWAYS AS (round(value * probability / 100, 2)) STORED,
+  value            numeric(24, 2) NOT NULL DEFAULT 0 CONSTRAINT opportunities__value__check CHECK (value >= 0),
+  weighted_value   numeric(24, 2) GENERATED ALWAYS AS (round(value * probability / 100, 2)) STORED,
   outcome          text GENERATED ALWAYS AS
                      (CASE probability WHEN 0 THEN 'lost' WHEN 100 THEN 'won' ELSE 'open' END) STORED,
   created_at       timestamptz NOT NULL DEFAULT now(),
@@ -86,26 +86,56 @@ CREATE FUNCTION opportunity_is_versioned(p_id bigint) RETURNS boolean
 LANGUAGE sql STABLE AS $$ SELECT coalesce(current_setting('app.versioned_' || p_id, true), '') = '1' $$;
 
 -- Keeps opportunities.value equal to the sum of its line totals. Every
--- write to lines, by any code path, goes through here.
-CREATE FUNCTION opportunity_lines_keep_value() RETURNS trigger
+-- write to lines, by any code path, goes through these triggers: once per
+-- statement, one UPDATE per opportunity touched (a PUT of 1000 lines is one
+-- update), as value + delta so concurrent writers never lose a sum.
+CREATE FUNCTION opportunity_add_value(p_id bigint, p_delta numeric) RETURNS void
 LANGUAGE plpgsql AS $$
-DECLARE
-  v_id bigint := CASE WHEN TG_OP = 'DELETE' THEN OLD.opportunity_id ELSE NEW.opportunity_id END;
-  v_delta numeric := (CASE WHEN TG_OP = 'DELETE' THEN 0 ELSE NEW.total END)
-                   - (CASE WHEN TG_OP = 'INSERT' THEN 0 ELSE OLD.total END);
-  v_bump integer := CASE WHEN opportunity_is_versioned(v_id) THEN 0 ELSE 1 END;
 BEGIN
-  IF TG_OP = 'UPDATE' AND NEW.opportunity_id <> OLD.opportunity_id THEN
-    RAISE EXCEPTION 'a line cannot move to another opportunity';
+  UPDATE opportunities
+     SET value = value + p_delta, updated_at = now(),
+         version = version + CASE WHEN opportunity_is_versioned(p_id) THEN 0 ELSE 1 END
+   WHERE id = p_id;
+  PERFORM opportunity_mark_versioned(p_id);
+END $$;
+
+CREATE FUNCTION opportunity_lines_value_inserted() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM opportunity_add_value(opportunity_id, sum(total)) FROM new_rows GROUP BY opportunity_id ORDER BY opportunity_id;
+  -- A bound on lines keeps every value within numeric(24, 2).
+  IF EXISTS (SELECT 1 FROM (SELECT DISTINCT opportunity_id FROM new_rows) t
+              WHERE (SELECT count(*) FROM opportunity_lines l WHERE l.opportunity_id = t.opportunity_id) > 1000) THEN
+    PERFORM api_fail('C4422', 'An opportunity has at most 1000 lines.',
+                     api_field_error('lines', 'an opportunity has at most 1000 lines'));
   END IF;
-  UPDATE opportunities SET value = value + v_delta, updated_at = now(), version = version + v_bump
-   WHERE id = v_id;
-  PERFORM opportunity_mark_versioned(v_id);
   RETURN NULL;
 END $$;
 
-CREATE TRIGGER opportunity_lines_keep_value AFTER INSERT OR UPDATE OR DELETE ON opportunity_lines
-  FOR EACH ROW EXECUTE FUNCTION opportunity_lines_keep_value();
+CREATE FUNCTION opportunity_lines_value_updated() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM opportunity_add_value(opportunity_id, sum(delta))
+     FROM (SELECT opportunity_id, total AS delta FROM new_rows
+           UNION ALL SELECT opportunity_id, -total FROM old_rows) changes
+    GROUP BY opportunity_id ORDER BY opportunity_id;
+  RETURN NULL;
+END $$;
+
+CREATE FUNCTION opportunity_lines_value_deleted() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM opportunity_add_value(opportunity_id, -sum(total)) FROM old_rows GROUP BY opportunity_id ORDER BY opportunity_id;
+  RETURN NULL;
+END $$;
+
+CREATE TRIGGER opportunity_lines_value_inserted AFTER INSERT ON opportunity_lines
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION opportunity_lines_value_inserted();
+CREATE TRIGGER opportunity_lines_value_updated AFTER UPDATE ON opportunity_lines
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION opportunity_lines_value_updated();
+CREATE TRIGGER opportunity_lines_value_deleted AFTER DELETE ON opportunity_lines
+  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION opportunity_lines_value_deleted();
 
 CREATE FUNCTION line_json(l opportunity_lines) RETURNS json
 LANGUAGE sql STABLE AS $$
@@ -258,6 +288,8 @@ BEGIN
         errors := errors || api_field_error('created_at', 'is read-only: only admins may import created_at');
       ELSIF (p->>'created_at')::timestamptz > now() THEN
         errors := errors || api_field_error('created_at', 'cannot be in the future');
+      ELSIF (p->>'created_at')::timestamptz < '1900-01-01T00:00:00Z' THEN
+        errors := errors || api_field_error('created_at', 'must be after 1900-01-01');
       ELSE
         o.created_at := (p->>'created_at')::timestamptz;
       END IF;
@@ -368,7 +400,7 @@ END $$;
 CREATE FUNCTION api_opportunity_upsert(p_external_id text, p jsonb, p_if_match integer)
 RETURNS TABLE (body json, version integer, id bigint, created boolean)
 LANGUAGE plpgsql AS $$
-DECLARE old opportunities;
+DECLARE old opportunities; checked record; lines record; errors jsonb;
 BEGIN
   PERFORM pg_advisory_xact_lock(hashtext('opportunity:' || p_external_id));
   p := p || jsonb_build_object('external_id', p_external_id);
@@ -381,9 +413,20 @@ BEGIN
     RETURN;
   END IF;
   PERFORM api_check_version(old.version, p_if_match);
-  PERFORM opportunity_store_changes(old, opportunity_apply(old, p - 'lines', true));
+  checked := opportunity_check(old, p - 'lines' - 'created_at', true);
+  lines := lines_prepare(p->'lines', 'lines', 0);
+  errors := checked.errors || lines.errors;
+  -- created_at is set once, when the deal is created (or imported).
+  IF p ? 'created_at' AND NOT api_caller_is_admin() THEN
+    errors := errors || api_field_error('created_at', 'is read-only: only admins may import created_at');
+  ELSIF p ? 'created_at' AND (p->>'created_at')::timestamptz IS DISTINCT FROM old.created_at THEN
+    errors := errors || api_field_error('created_at', 'can only be set when the opportunity is created');
+  END IF;
+  PERFORM api_fail_if_invalid(errors);
+  PERFORM opportunity_store_changes(old, checked.o);
   IF p ? 'lines' THEN
-    PERFORM lines_replace(old.id, p->'lines', 'lines');
+    DELETE FROM opportunity_lines WHERE opportunity_id = old.id;
+    PERFORM lines_store(old.id, lines.lines);
   END IF;
   RETURN QUERY SELECT g.body, g.version, g.id, false FROM opportunity_get_json(old.id) g;
 END $$;
@@ -482,6 +525,14 @@ END $$;
 ------------------------------------------------------------------------
 -- Accounts and lookups learn about opportunities
 ------------------------------------------------------------------------
+CREATE FUNCTION opportunity_check_live(p_id bigint) RETURNS void
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM opportunities WHERE id = p_id AND deleted_at IS NULL) THEN
+    PERFORM api_fail('C4404', 'No opportunity has this id.');
+  END IF;
+END $$;
+
 CREATE FUNCTION account_check_live(p_id bigint) RETURNS void
 LANGUAGE plpgsql STABLE AS $$
 BEGIN

@@ -23,6 +23,14 @@ static int passed, failed;
         }                                                                                                             \
     } while (0)
 
+/* A JSON number with a fraction as the body parser hands it over. */
+static json_t *written(const char *text)
+{
+    char marked[128];
+    snprintf(marked, sizeof marked, "%s%s", JSON_WRITTEN_NUMBER, text);
+    return json_string(marked);
+}
+
 static void check_money(json_t *value, const char *expected)
 {
     char *got = money_normalise(value);
@@ -47,16 +55,20 @@ static void test_money(void)
     check_money(json_string("-1"), NULL);
     check_money(json_string("1e3"), NULL);
     check_money(json_string(" 1"), NULL);
-    check_money(json_string("1."), "1.00");
+    check_money(json_string("1."), NULL);
+    check_money(written("0.1000000000000001"), NULL);
+    check_money(written("12.340000000000000001"), NULL);
     check_money(json_string(".5"), NULL);
     check_money(json_string(""), NULL);
     check_money(json_integer(42), "42.00");
     check_money(json_integer(-42), NULL);
-    check_money(json_real(0.1), "0.10");
-    check_money(json_real(12.34), "12.34");
-    check_money(json_real(999999999.99), "999999999.99");
-    check_money(json_real(0.125), NULL);
-    check_money(json_real(1e300), NULL);
+    check_money(written("0.1"), "0.10");
+    check_money(written("12.34"), "12.34");
+    check_money(written("12.50"), "12.50");
+    check_money(written("999999999.99"), "999999999.99");
+    check_money(written("0.125"), NULL);
+    check_money(written("1e300"), NULL);
+    check_money(json_real(12.5), NULL); /* the parser never hands over a double */
     check_money(json_true(), NULL);
     check_money(json_null(), NULL);
 }
@@ -150,6 +162,28 @@ static void test_strbuf(void)
     strbuf_cleanup(&b);
 }
 
+static void check_rewrite(const char *in, const char *want)
+{
+    size_t len;
+    char *out = json_keep_written_numbers(in, strlen(in), &len);
+    CHECK(strcmp(out, want) == 0 && len == strlen(want));
+    if (strcmp(out, want) != 0)
+        fprintf(stderr, "  rewrite: got %s want %s\n", out, want);
+    free(out);
+}
+
+static void test_written_numbers(void)
+{
+    check_rewrite("{\"a\": 12, \"b\": -7}", "{\"a\": 12, \"b\": -7}");
+    check_rewrite("{\"p\": 12.340000000000000001}", "{\"p\": \"\\ue00012.340000000000000001\"}");
+    check_rewrite("[1e3,-0.5]", "[\"\\ue0001e3\",\"\\ue000-0.5\"]");
+    check_rewrite("{\"s\": \"1.5 \\\" 2.5\"}", "{\"s\": \"1.5 \\\" 2.5\"}");
+    json_t *doc = json_loads("{\"p\": \"\\ue0001.50\"}", 0, NULL);
+    CHECK(strcmp(json_written_number(json_string_value(json_object_get(doc, "p"))), "1.50") == 0);
+    json_decref(doc);
+    CHECK(json_written_number("1.50") == NULL);
+}
+
 static void test_router(void)
 {
     char *seg_user[] = {"users", "me"};
@@ -180,6 +214,7 @@ int main(void)
     test_dates();
     test_tokens();
     test_strbuf();
+    test_written_numbers();
     test_router();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
