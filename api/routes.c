@@ -54,6 +54,18 @@ const struct route routes[] = {
     {"PATCH", "/opportunities/:id/lines/:line_id", ACCESS_USER, BODY_PATCH, "", lines_patch},
     {"DELETE", "/opportunities/:id/lines/:line_id", ACCESS_USER, BODY_NONE, "", lines_delete},
 
+    {"GET", "/dashboard/funnel", ACCESS_USER, BODY_NONE, "owner_id from to", dashboard_funnel},
+    {"GET", "/dashboard/sales-grid", ACCESS_USER, BODY_NONE, "period from to owner_ids", dashboard_sales_grid},
+
+    {"GET", "/forecast-reports", ACCESS_USER, BODY_NONE, LIST " owner_id shared", forecast_reports_list},
+    {"POST", "/forecast-reports", ACCESS_USER, BODY_JSON, "", forecast_reports_create},
+    {"GET", "/forecast-reports/:id", ACCESS_USER, BODY_NONE, "", forecast_reports_get},
+    {"PATCH", "/forecast-reports/:id", ACCESS_USER, BODY_PATCH, "", forecast_reports_patch},
+    {"DELETE", "/forecast-reports/:id", ACCESS_USER, BODY_NONE, "", forecast_reports_delete},
+    {"GET", "/forecast-reports/:id/results", ACCESS_USER, BODY_NONE, "format", forecast_report_results},
+    {"GET", "/reports/forecast", ACCESS_USER, BODY_NONE,
+     "owner_ids from to period status_ids forecast_ids outcomes group_by split_by format", forecast_results},
+
     {"GET", "/settings", ACCESS_USER, BODY_NONE, "", settings_get},
     {"PATCH", "/settings", ACCESS_ADMIN, BODY_PATCH, "", settings_patch},
 

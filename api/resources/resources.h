@@ -60,4 +60,19 @@ void lines_replace(struct request *req);
 /* history.c */
 void history_list(struct request *req);
 
+/* dashboard.c */
+void dashboard_funnel(struct request *req);
+void dashboard_sales_grid(struct request *req);
+
+/* forecast_reports.c */
+void forecast_reports_list(struct request *req);
+void forecast_reports_create(struct request *req);
+void forecast_reports_get(struct request *req);
+void forecast_reports_patch(struct request *req);
+void forecast_reports_delete(struct request *req);
+
+/* report_results.c */
+void forecast_report_results(struct request *req);
+void forecast_results(struct request *req);
+
 #endif

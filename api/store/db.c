@@ -15,7 +15,10 @@
 
 static const struct db_statement *const all_statements[] = {
     system_statements, user_statements,     token_statements,       lookup_statements,
-    account_statements, settings_statements, opportunity_statements, history_statements, NULL,
+    account_statements, settings_statements, opportunity_statements, history_statements,
+    dashboard_statements,
+    forecast_report_statements,
+    NULL,
 };
 
 struct pooled_conn {

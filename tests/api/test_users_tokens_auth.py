@@ -620,6 +620,8 @@ def ids(admin):
     product = assert_json(admin.post("/lookups/product", {"label": unique("Product"), "unit_price": "5.00"}), 201)
     opportunity = assert_json(admin.post("/opportunities", {
         "account_id": account["id"], "external_id": unique("deal"), "lines": [{"product_id": product["id"]}]}), 201)
+    report = assert_json(admin.post("/forecast-reports", {"name": unique("Report"), "period": "this_month",
+                                                          "shared": True}), 201)
     revoked = new_token(admin, user["id"], "revoked")
     assert admin.delete(f"/tokens/{revoked['id']}").status == 204
     gone, _ = make_user(admin, "admin")
@@ -627,7 +629,7 @@ def ids(admin):
     assert admin.patch(f"/users/{gone['id']}", {"active": False}).status == 200
     return {
         "user": user, "user_client": user_client, "token": token, "item": item, "account": account,
-        "product": product, "opportunity": opportunity,
+        "product": product, "opportunity": opportunity, "report": report,
         "revoked": revoked["token"], "inactive": gone_token["token"], "intruder": unique("intruder"),
     }
 
@@ -673,6 +675,15 @@ PROTECTED = [
     ("PATCH", "/opportunities/:id/lines/:line_id", "/opportunities/{opportunity}/lines/{line}",
      lambda i: {"description": i["intruder"]}),
     ("DELETE", "/opportunities/:id/lines/:line_id", "/opportunities/{opportunity}/lines/{line}", None),
+    ("GET", "/dashboard/funnel", "/dashboard/funnel", None),
+    ("GET", "/dashboard/sales-grid", "/dashboard/sales-grid", None),
+    ("GET", "/forecast-reports", "/forecast-reports", None),
+    ("POST", "/forecast-reports", "/forecast-reports", lambda i: {"name": i["intruder"], "period": "this_month"}),
+    ("GET", "/forecast-reports/:id", "/forecast-reports/{report}", None),
+    ("PATCH", "/forecast-reports/:id", "/forecast-reports/{report}", lambda i: {"name": i["intruder"]}),
+    ("DELETE", "/forecast-reports/:id", "/forecast-reports/{report}", None),
+    ("GET", "/forecast-reports/:id/results", "/forecast-reports/{report}/results", None),
+    ("GET", "/reports/forecast", "/reports/forecast?period=this_month", None),
     ("GET", "/settings", "/settings", None),
     ("PATCH", "/settings", "/settings", lambda i: {"default_close_days": 7}),
 ]
@@ -693,7 +704,7 @@ def concrete(path, ids):
     return path.format(user=ids["user"]["id"], token=ids["token"]["id"], item=ids["item"]["id"],
                        account=ids["account"]["id"], external_id=ids["account"]["external_id"],
                        opportunity=ids["opportunity"]["id"], line=ids["opportunity"]["lines"][0]["id"],
-                       deal=ids["opportunity"]["external_id"])
+                       deal=ids["opportunity"]["external_id"], report=ids["report"]["id"])
 
 
 def authorization(kind, ids):
@@ -752,6 +763,7 @@ def test_refused_requests_changed_nothing(admin, ids):
     account_before = admin.get(f"/accounts/{ids['account']['id']}").json
     opportunity_before = admin.get(f"/opportunities/{ids['opportunity']['id']}").json
     settings_before = admin.get("/settings").json
+    report_before = admin.get(f"/forecast-reports/{ids['report']['id']}").json
     tokens_before = tokens_of(admin, ids["user"]["id"])
     for method, pattern, path, body in PROTECTED:
         r = Client(ids["revoked"]).request(method, concrete(path, ids), body=body(ids) if body else None)
@@ -761,6 +773,7 @@ def test_refused_requests_changed_nothing(admin, ids):
     assert admin.get(f"/accounts/{ids['account']['id']}").json == account_before
     assert admin.get(f"/opportunities/{ids['opportunity']['id']}").json == opportunity_before
     assert admin.get("/settings").json == settings_before
+    assert admin.get(f"/forecast-reports/{ids['report']['id']}").json == report_before
     assert_no_intruder(admin, ids)
     after = tokens_of(admin, ids["user"]["id"])
     assert set(after) == set(tokens_before)

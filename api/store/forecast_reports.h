@@ -1,0 +1,43 @@
+/* Forecast reports: saved definitions and running them. The SQL is in
+ * db/migrations/0008_forecast_reports.sql. */
+#ifndef STORE_FORECAST_REPORTS_H
+#define STORE_FORECAST_REPORTS_H
+#include <stdbool.h>
+
+#include "store/store.h"
+
+/* The words of a definition, NULL-terminated; the table's CHECK
+ * constraints allow exactly these. */
+extern const char *const forecast_periods[];    /* this_month ... next_12_months */
+extern const char *const forecast_group_bys[];  /* month, quarter */
+extern const char *const forecast_split_bys[];  /* owner, status, forecast, none */
+extern const char *const forecast_outcomes[];   /* open, won, lost */
+
+/* At most this many ids (or outcomes) in one list of a definition. */
+#define FORECAST_MAX_LIST 200
+
+struct forecast_report_filter {
+    const char *owner_id; /* decimal id text or NULL */
+    const char *shared;   /* "true", "false" or NULL */
+    const char *after;    /* cursor key: the last id seen, or NULL */
+    int limit;
+};
+
+/* Lists the reports the caller can see (their own and shared ones). */
+enum store_status store_forecast_report_list(const struct store_auth *auth, const struct forecast_report_filter *f,
+                                             struct store_result *res);
+enum store_status store_forecast_report_get(const struct store_auth *auth, int64_t id, struct store_result *res);
+/* json: the validated body (merge patch for patch). */
+enum store_status store_forecast_report_create(const struct store_auth *auth, const char *json,
+                                               struct store_result *res);
+enum store_status store_forecast_report_patch(const struct store_auth *auth, int64_t id, const char *json,
+                                              int64_t if_match, struct store_result *res);
+enum store_status store_forecast_report_delete(const struct store_auth *auth, int64_t id, int64_t if_match,
+                                               struct store_result *res);
+/* Runs saved report id (> 0), or, with id 0, the definition given as a
+ * JSON object (the query parameters, lists as arrays). res->body gets the
+ * result document. */
+enum store_status store_forecast_results(const struct store_auth *auth, int64_t id, const char *definition_json,
+                                         struct store_result *res);
+
+#endif
