@@ -136,6 +136,17 @@ void http_reply_problem_count(struct request *req, enum problem kind, const char
     reply_problem(req, kind, detail, member, value);
 }
 
+void http_merge_field_errors(struct request *req, const struct store_result *res)
+{
+    for (int i = 0; i < res->error_count; i++) {
+        bool listed = false;
+        for (int j = 0; j < req->error_count && !listed; j++)
+            listed = strcmp(req->errors[j].field, res->errors[i].field) == 0;
+        if (!listed)
+            http_field_error(req, res->errors[i].field, "%s", res->errors[i].message);
+    }
+}
+
 void http_reply_store_error(struct request *req, const struct store_result *res)
 {
     for (int i = 0; i < res->error_count; i++)

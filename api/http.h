@@ -88,6 +88,8 @@ void http_reply_problem_count(struct request *req, enum problem kind, const char
 void http_field_error(struct request *req, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Adds the store's field errors whose fields are not listed yet. */
+void http_merge_field_errors(struct request *req, const struct store_result *res);
 /* Replies for a store result that is not STORE_OK (maps status to problem). */
 void http_reply_store_error(struct request *req, const struct store_result *res);
 /* Replies with the store's JSON body for a single resource: ETag from the

@@ -309,6 +309,19 @@ bool validate_array(struct request *req, json_t *array, const struct field_spec 
     return req->error_count == errors_before;
 }
 
+json_t *validate_valid_fields(const struct request *req, const json_t *object, int errors_before)
+{
+    json_t *copy = json_copy((json_t *)object);
+    for (int i = errors_before; i < req->error_count; i++) {
+        const char *field = req->errors[i].field;
+        size_t len = strcspn(field, "[.");
+        char key[160];
+        snprintf(key, sizeof key, "%.*s", (int)len, field);
+        json_object_del(copy, key);
+    }
+    return copy;
+}
+
 char *validate_dump(const json_t *body)
 {
     char *text = json_dumps(body, JSON_COMPACT);

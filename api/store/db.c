@@ -486,6 +486,15 @@ bool store_idempotency_finish(struct store_idempotency *idem, const char *reques
     return ok;
 }
 
+enum store_status db_run_statement(const struct store_auth *auth, const struct db_query *query,
+                                   struct store_result *res)
+{
+    PGresult *r;
+    if (db_run(auth, query, 1, &r, res) == STORE_OK)
+        PQclear(r);
+    return res->status;
+}
+
 static int64_t int_value(const PGresult *r, int row, int col)
 {
     if (PQnfields(r) <= col || PQgetisnull(r, row, col))

@@ -1143,8 +1143,6 @@ def test_entity_tag_lists_match_any_member(admin):
     assert_resource(admin.patch(url, {"phone": "1"}, headers={"If-Match": '"7", "1"'}), 200, version=2)
 
 
-@pytest.mark.xfail(strict=True, reason="server bug: reference checks (source_id, owner_id) run only when every "
-                   "other field is valid, so one 422 does not list every invalid field")
 def test_one_422_lists_syntax_and_reference_errors_together(admin):
     r = admin.post("/accounts", {"name": "", "source_id": 9223372036854775807})
     doc = assert_problem(r, 422)
