@@ -62,6 +62,8 @@ const char *db_version(char *buf, int64_t if_match)
 {
     if (if_match == STORE_IF_MATCH_ANY)
         return "-1";
+    if (if_match == STORE_IF_MATCH_LIST)
+        return "-3";
     if (if_match < 0)
         return NULL;
     return db_int(buf, if_match > INT32_MAX ? 0 : if_match);
@@ -326,6 +328,11 @@ static bool send_all(PGconn *conn, const struct store_auth *auth, const struct d
         if (!PQsendQueryPrepared(conn, "authenticate", 2, params, NULL, NULL, 0))
             return false;
     }
+    if (auth && auth->if_match_list) {
+        const char *params[] = {auth->if_match_list};
+        if (!PQsendQueryPrepared(conn, "if_match_list", 1, params, NULL, NULL, 0))
+            return false;
+    }
     if (idem) {
         const char *params[] = {idem->key_hash, idem->request_hash};
         if (!PQsendQueryPrepared(conn, "idempotency_claim", 2, params, NULL, NULL, 0))
@@ -340,7 +347,8 @@ static bool send_all(PGconn *conn, const struct store_auth *auth, const struct d
 /* How many results send_all's commands give. */
 static int command_count(const struct store_auth *auth, int count)
 {
-    return count + ((auth && auth->token_hash) ? 1 : 0) + ((auth && auth->idempotency) ? 2 : 0);
+    return count + ((auth && auth->token_hash) ? 1 : 0) + ((auth && auth->idempotency) ? 2 : 0) +
+           ((auth && auth->if_match_list) ? 1 : 0);
 }
 
 /* Reads every result up to the sync. Keeps the first error and the last

@@ -1133,8 +1133,6 @@ def test_list_refuses_a_body(admin):
 
 # ------------------------------------------------- known gaps (server bugs)
 
-@pytest.mark.xfail(strict=True, reason="server bug: If-Match/If-None-Match lists only use their first tag "
-                   "(parse_etag_header in api/dispatch.c)")
 def test_entity_tag_lists_match_any_member(admin):
     created = make_account(admin)
     url = f"/accounts/{created['id']}"

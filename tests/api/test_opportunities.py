@@ -858,8 +858,6 @@ def test_get_if_none_match(member_client):
     assert (r.status, r.body, r.headers["etag"]) == (304, b"", '"2"')
 
 
-@pytest.mark.xfail(strict=True, reason="server bug: If-None-Match / If-Match with a list of entity tags only "
-                   "looks at the first tag (dispatch.c parse_etag_header returns the first)")
 def test_etag_lists_match_any_member(member_client):
     o = make_opp(member_client, make_account(member_client))
     path = f"/opportunities/{o['id']}"
