@@ -290,6 +290,10 @@ static bool read_body(struct request *req, const struct _u_request *u_req)
     json_error_t error;
     size_t text_size;
     char *text = json_keep_written_numbers(u_req->binary_body, size, &text_size);
+    if (text == NULL) {
+        http_reply_problem(req, PROBLEM_BAD_REQUEST, "Strings may not begin with U+E000 (a reserved character).");
+        return false;
+    }
     req->body = json_loadb(text, text_size, JSON_REJECT_DUPLICATES, &error);
     free(text);
     if (req->body == NULL) {

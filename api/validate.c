@@ -290,7 +290,7 @@ bool validate_array(struct request *req, json_t *array, const struct field_spec 
 {
     int errors_before = req->error_count;
     if (json_array_size(array) > max) {
-        http_field_error(req, prefix[0] ? prefix : "body", "must have at most %zu elements", max);
+        http_field_error(req, prefix[0] ? prefix : "lines", "must have at most %zu elements", max);
         return false;
     }
     size_t i;

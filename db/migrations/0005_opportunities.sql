@@ -289,7 +289,7 @@ BEGIN
       ELSIF (p->>'created_at')::timestamptz > now() THEN
         errors := errors || api_field_error('created_at', 'cannot be in the future');
       ELSIF (p->>'created_at')::timestamptz < '1900-01-01T00:00:00Z' THEN
-        errors := errors || api_field_error('created_at', 'must be after 1900-01-01');
+        errors := errors || api_field_error('created_at', 'must not be before 1900-01-01');
       ELSE
         o.created_at := (p->>'created_at')::timestamptz;
       END IF;

@@ -313,11 +313,17 @@ def test_external_id_is_case_sensitive(admin):
 
 @pytest.mark.parametrize("raw,status", [
     (b"[]", 400), (b'"name"', 400), (b"{", 400), (b'{"name": "a", "name": "b"}', 400),
-    (b'{"name": "a\\u0000b"}', 400), (b'{"name": "x", "source_id": 99999999999999999999}', 400),
+    (b'{"name": "a\\u0000b"}', 400),
 ])
 def test_create_refuses_malformed_bodies(admin, raw, status):
     doc = assert_problem(admin.post("/accounts", raw=raw), status)
     assert doc["type"] == "/problems/bad-request"
+
+
+def test_an_integer_beyond_64_bits_is_the_fields_error(admin):
+    raw = b'{"name": "x", "source_id": 99999999999999999999}'
+    doc = assert_problem(admin.post("/accounts", raw=raw), 422, "source_id")
+    assert doc["type"] == "/problems/validation"
 
 
 def test_create_refuses_other_media_types(admin):
