@@ -176,41 +176,65 @@ static bool check_query_names(struct request *req)
     return false;
 }
 
-/* Parses an entity tag list; returns the first version found, 0 when the
- * header is present but names no version of ours, -1 when absent. */
-static int64_t parse_etag_header(const char *value, bool allow_weak, bool *any)
+/* Parses an entity tag list ("*", or tags like "3", W/"3"): the versions
+ * it names (weak ones only where allowed), whether it is "*", and whether
+ * the header was sent at all. Tags that are not versions of ours match
+ * nothing. */
+static void parse_etag_header(const char *value, bool allow_weak, struct etag_list *out)
 {
-    *any = false;
+    memset(out, 0, sizeof *out);
     if (value == NULL)
-        return -1;
+        return;
+    out->present = true;
     const char *p = value;
     while (*p) {
         while (*p == ' ' || *p == ',' || *p == '\t')
             p++;
+        if (*p == '\0')
+            break;
         if (*p == '*') {
-            *any = true;
-            return 0;
+            out->any = true;
+            return;
         }
         bool weak = strncmp(p, "W/", 2) == 0;
         if (weak)
             p += 2;
         if (*p != '"')
-            return 0;
+            return;
         const char *end = strchr(p + 1, '"');
         if (end == NULL)
-            return 0;
+            return;
         char tag[24];
         size_t len = (size_t)(end - p - 1);
         int64_t version;
-        if (len < sizeof tag && (!weak || allow_weak)) {
+        if (len < sizeof tag && (!weak || allow_weak) && out->count < ETAG_LIST_MAX) {
             memcpy(tag, p + 1, len);
             tag[len] = '\0';
             if (parse_id(tag, &version))
-                return version;
+                out->versions[out->count++] = version;
         }
         p = end + 1;
     }
-    return 0;
+}
+
+/* If-Match as the store takes it: one version, "*", none, or a list passed
+ * beside the statements (api_check_version reads it). */
+static void set_if_match(struct request *req, const struct etag_list *tags)
+{
+    if (!tags->present) {
+        req->if_match = STORE_IF_MATCH_NONE;
+    } else if (tags->any) {
+        req->if_match = STORE_IF_MATCH_ANY;
+    } else if (tags->count <= 1) {
+        req->if_match = tags->count ? tags->versions[0] : 0; /* 0 matches nothing */
+    } else {
+        size_t used = 0;
+        for (int i = 0; i < tags->count; i++)
+            used += (size_t)snprintf(req->if_match_list + used, sizeof req->if_match_list - used, "%s%lld",
+                                     i ? "," : "", (long long)(tags->versions[i] > INT32_MAX ? 0 : tags->versions[i]));
+        req->if_match = STORE_IF_MATCH_LIST;
+        req->auth.if_match_list = req->if_match_list;
+    }
 }
 
 static bool media_type_is(const char *content_type, const char *expected)
@@ -266,6 +290,10 @@ static bool read_body(struct request *req, const struct _u_request *u_req)
     json_error_t error;
     size_t text_size;
     char *text = json_keep_written_numbers(u_req->binary_body, size, &text_size);
+    if (text == NULL) {
+        http_reply_problem(req, PROBLEM_BAD_REQUEST, "Strings may not begin with U+E000 (a reserved character).");
+        return false;
+    }
     req->body = json_loadb(text, text_size, JSON_REJECT_DUPLICATES, &error);
     free(text);
     if (req->body == NULL) {
@@ -414,8 +442,7 @@ int dispatch_request(const struct _u_request *u_req, struct _u_response *u_resp,
     struct request req;
     memset(&req, 0, sizeof req);
     req.method = u_req->http_verb;
-    req.if_match = -1;
-    req.if_none_match = -1;
+    req.if_match = STORE_IF_MATCH_NONE;
     store_idempotency_init(&req.idempotency);
     set_request_id(&req, header(u_req, "X-Request-Id"));
 
@@ -447,13 +474,10 @@ int dispatch_request(const struct _u_request *u_req, struct _u_response *u_resp,
     if (!read_token(&req, u_req) || !read_body(&req, u_req) || !parse_query(&req, question ? question + 1 : NULL) ||
         !check_query_names(&req) || !read_idempotency_key(&req, u_req))
         goto out;
-    bool any;
-    req.if_match = parse_etag_header(header(u_req, "If-Match"), false, &any);
-    req.if_match_any = any;
-    if (any)
-        req.if_match = STORE_IF_MATCH_ANY;
-    req.if_none_match = parse_etag_header(header(u_req, "If-None-Match"), true, &any);
-    req.if_none_match_any = any;
+    struct etag_list tags;
+    parse_etag_header(header(u_req, "If-Match"), false, &tags);
+    set_if_match(&req, &tags);
+    parse_etag_header(header(u_req, "If-None-Match"), true, &req.if_none_match);
     req.accept = header(u_req, "Accept");
     req.route->handler(&req);
     if (req.status == 0) {

@@ -136,6 +136,17 @@ void http_reply_problem_count(struct request *req, enum problem kind, const char
     reply_problem(req, kind, detail, member, value);
 }
 
+void http_merge_field_errors(struct request *req, const struct store_result *res)
+{
+    for (int i = 0; i < res->error_count; i++) {
+        bool listed = false;
+        for (int j = 0; j < req->error_count && !listed; j++)
+            listed = strcmp(req->errors[j].field, res->errors[i].field) == 0;
+        if (!listed)
+            http_field_error(req, res->errors[i].field, "%s", res->errors[i].message);
+    }
+}
+
 void http_reply_store_error(struct request *req, const struct store_result *res)
 {
     for (int i = 0; i < res->error_count; i++)
@@ -192,7 +203,9 @@ void http_reply_resource(struct request *req, int status, const struct store_res
 {
     if (res->version > 0)
         set_etag(req, res->version);
-    bool matches = req->if_none_match_any || (res->version > 0 && req->if_none_match == res->version);
+    bool matches = req->if_none_match.any;
+    for (int i = 0; i < req->if_none_match.count && res->version > 0; i++)
+        matches |= req->if_none_match.versions[i] == res->version;
     if (status == 200 && matches && strcmp(req->method, "GET") == 0) {
         http_reply_empty(req, 304);
         return;

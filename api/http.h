@@ -32,6 +32,15 @@ struct query_param {
 
 struct route; /* router.h */
 
+#define ETAG_LIST_MAX 8
+/* The versions an If-Match or If-None-Match header names. */
+struct etag_list {
+    bool present;
+    bool any; /* "*" */
+    int count;
+    int64_t versions[ETAG_LIST_MAX];
+};
+
 struct request {
     /* Set by the dispatcher before the handler runs. */
     const char *method;
@@ -45,10 +54,9 @@ struct request {
     char token_hash[65];
     bool authenticated;          /* the token was checked in the database */
     json_t *body;                /* parsed JSON body or NULL; owned */
-    int64_t if_match;            /* version, -1 when absent, 0 when it can never match */
-    bool if_match_any;
-    int64_t if_none_match;       /* version, -1 when absent */
-    bool if_none_match_any;
+    int64_t if_match;            /* a version or STORE_IF_MATCH_* (0 can never match) */
+    char if_match_list[ETAG_LIST_MAX * 12]; /* "3,7" when If-Match names several versions */
+    struct etag_list if_none_match;
     struct store_idempotency idempotency; /* in use when auth.idempotency points here */
     char *idempotent_body;       /* what a replay answers instead of reply_body (owned), e.g. without a secret */
     const char *accept;          /* borrowed header or NULL */
@@ -88,6 +96,8 @@ void http_reply_problem_count(struct request *req, enum problem kind, const char
 void http_field_error(struct request *req, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Adds the store's field errors whose fields are not listed yet. */
+void http_merge_field_errors(struct request *req, const struct store_result *res);
 /* Replies for a store result that is not STORE_OK (maps status to problem). */
 void http_reply_store_error(struct request *req, const struct store_result *res);
 /* Replies with the store's JSON body for a single resource: ETag from the

@@ -290,7 +290,7 @@ bool validate_array(struct request *req, json_t *array, const struct field_spec 
 {
     int errors_before = req->error_count;
     if (json_array_size(array) > max) {
-        http_field_error(req, prefix[0] ? prefix : "body", "must have at most %zu elements", max);
+        http_field_error(req, prefix[0] ? prefix : "lines", "must have at most %zu elements", max);
         return false;
     }
     size_t i;
@@ -307,6 +307,19 @@ bool validate_array(struct request *req, json_t *array, const struct field_spec 
         validate_object(req, item, items, VALIDATE_CREATE, name);
     }
     return req->error_count == errors_before;
+}
+
+json_t *validate_valid_fields(const struct request *req, const json_t *object, int errors_before)
+{
+    json_t *copy = json_copy((json_t *)object);
+    for (int i = errors_before; i < req->error_count; i++) {
+        const char *field = req->errors[i].field;
+        size_t len = strcspn(field, "[.");
+        char key[160];
+        snprintf(key, sizeof key, "%.*s", (int)len, field);
+        json_object_del(copy, key);
+    }
+    return copy;
 }
 
 char *validate_dump(const json_t *body)

@@ -53,6 +53,10 @@ char *quantity_normalise(const json_t *value);
 /* True when s looks like an email address (the rule POST /users applies). */
 bool validate_email(const char *s);
 
+/* A copy of object (new reference) without the fields named in req's errors
+ * from errors_before on (a field, or anything inside it: "lines[2].x"). */
+json_t *validate_valid_fields(const struct request *req, const json_t *object, int errors_before);
+
 /* Returns the body as compact JSON text (new). */
 char *validate_dump(const json_t *body);
 

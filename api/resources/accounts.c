@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "resources/invalid.h"
 #include "resources/resources.h"
 #include "store/accounts.h"
 #include "util/text.h"
@@ -90,7 +91,7 @@ void accounts_create(struct request *req)
     if (!http_require_object(req))
         return;
     if (!validate_body(req, account_fields, VALIDATE_CREATE)) {
-        http_reply_problem(req, PROBLEM_VALIDATION, "The account has invalid fields.");
+        reply_invalid_body(req, req->body, store_account_check, 0, "The account has invalid fields.");
         return;
     }
     char *json = validate_dump(req->body);
@@ -120,7 +121,7 @@ void accounts_patch(struct request *req)
     if (!http_path_id(req, 0, &id) || !http_require_object(req))
         return;
     if (!validate_body(req, account_fields, VALIDATE_PATCH)) {
-        http_reply_problem(req, PROBLEM_VALIDATION, "The patch has invalid fields.");
+        reply_invalid_body(req, req->body, store_account_check, id, "The patch has invalid fields.");
         return;
     }
     char *json = validate_dump(req->body);
@@ -142,7 +143,7 @@ void accounts_upsert(struct request *req)
         http_field_error(req, "external_id", "must be 1 to 200 characters long");
     http_drop_echoed_external_id(req, external_id);
     if (!validate_body(req, account_replace_fields, VALIDATE_REPLACE) || req->error_count > 0) {
-        http_reply_problem(req, PROBLEM_VALIDATION, "The account has invalid fields.");
+        reply_invalid_body(req, req->body, store_account_check, 0, "The account has invalid fields.");
         return;
     }
     char *json = validate_dump(req->body);

@@ -1,5 +1,6 @@
 /* GET /opportunities/{id}/history: the change log, newest first. It is
  * read-only: the router answers 405 to every other method. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "resources/resources.h"
@@ -14,7 +15,9 @@ void history_list(struct request *req)
     int limit;
     char *after = NULL;
     int64_t after_id;
-    bool ok = http_query_limit(req, &limit) & http_query_cursor(req, "history", &after);
+    char kind[48]; /* a cursor belongs to one opportunity's history */
+    snprintf(kind, sizeof kind, "history:%lld", (long long)id);
+    bool ok = http_query_limit(req, &limit) & http_query_cursor(req, kind, &after);
     if (ok && after && !parse_id(after, &after_id)) {
         http_field_error(req, "cursor", "is not a cursor from this list; use next_cursor as given");
         ok = false;
@@ -27,7 +30,7 @@ void history_list(struct request *req)
     struct store_result res;
     store_result_init(&res);
     store_history_list(&req->auth, id, after, limit, &res);
-    http_reply_list_result(req, &res, "history");
+    http_reply_list_result(req, &res, kind);
     store_result_cleanup(&res);
     free(after);
 }

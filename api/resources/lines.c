@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "resources/invalid.h"
 #include "resources/resources.h"
 #include "resources/specs.h"
 #include "store/opportunities.h"
@@ -81,7 +82,7 @@ void lines_create(struct request *req)
     if (!http_path_id(req, 0, &id) || !http_require_object(req))
         return;
     if (!validate_body(req, line_create_fields, VALIDATE_CREATE)) {
-        http_reply_problem(req, PROBLEM_VALIDATION, "The line has invalid fields.");
+        reply_invalid_body(req, req->body, store_line_check, 0, "The line has invalid fields.");
         return;
     }
     char *json = validate_dump(req->body);
@@ -113,7 +114,7 @@ void lines_patch(struct request *req)
     if (!http_path_id(req, 0, &id) || !http_path_id(req, 1, &line_id) || !http_require_object(req))
         return;
     if (!validate_body(req, line_patch_fields, VALIDATE_PATCH)) {
-        http_reply_problem(req, PROBLEM_VALIDATION, "The patch has invalid fields.");
+        reply_invalid_body(req, req->body, store_line_check, line_id, "The patch has invalid fields.");
         return;
     }
     char *json = validate_dump(req->body);

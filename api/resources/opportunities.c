@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "resources/invalid.h"
 #include "resources/resources.h"
 #include "resources/specs.h"
 #include "store/opportunities.h"
@@ -214,7 +215,7 @@ void opportunities_create(struct request *req)
     if (!http_require_object(req))
         return;
     if (!validate_body(req, opportunity_create_fields, VALIDATE_CREATE)) {
-        http_reply_problem(req, PROBLEM_VALIDATION, "The opportunity has invalid fields.");
+        reply_invalid_body(req, req->body, store_opportunity_check, 0, "The opportunity has invalid fields.");
         return;
     }
     char *json = validate_dump(req->body);
@@ -244,7 +245,7 @@ void opportunities_patch(struct request *req)
     if (!http_path_id(req, 0, &id) || !http_require_object(req))
         return;
     if (!validate_body(req, opportunity_patch_fields, VALIDATE_PATCH)) {
-        http_reply_problem(req, PROBLEM_VALIDATION, "The patch has invalid fields.");
+        reply_invalid_body(req, req->body, store_opportunity_check, id, "The patch has invalid fields.");
         return;
     }
     char *json = validate_dump(req->body);
@@ -266,7 +267,7 @@ void opportunities_upsert(struct request *req)
         http_field_error(req, "external_id", "must be 1 to 200 characters long");
     http_drop_echoed_external_id(req, external_id);
     if (!validate_body(req, opportunity_replace_fields, VALIDATE_REPLACE) || req->error_count > 0) {
-        http_reply_problem(req, PROBLEM_VALIDATION, "The opportunity has invalid fields.");
+        reply_invalid_body(req, req->body, store_opportunity_check, 0, "The opportunity has invalid fields.");
         return;
     }
     char *json = validate_dump(req->body);

@@ -14,6 +14,7 @@ const struct db_statement account_statements[] = {
      "AND ($6::timestamptz IS NULL OR a.updated_at >= $6) "
      "AND ($7::text IS NULL OR a.external_id = $7) "
      "ORDER BY a.id LIMIT $8::int + 1"},
+    {"account_check", "SELECT api_account_check($1::jsonb, $2)"},
     {"account_get", "SELECT account_json(a)::text, a.version, a.id FROM accounts a WHERE a.id = $1 AND a.deleted_at IS NULL"},
     {"account_create", "SELECT body::text, version, id FROM api_account_create($1::jsonb)"},
     {"account_patch", "SELECT body::text, version, id FROM api_account_patch($1, $2::jsonb, $3)"},
@@ -31,6 +32,14 @@ enum store_status store_account_list(const struct store_auth *auth, const struct
                          {f->after, f->include_deleted ? "t" : "f", f->q, f->owner_id, f->source_id, f->updated_since,
                           f->external_id, db_int(lim, f->limit)}};
     return db_run_list(auth, &q, f->limit, res);
+}
+
+enum store_status store_account_check(const struct store_auth *auth, const char *json, int64_t id,
+                                      struct store_result *res)
+{
+    char idbuf[24];
+    struct db_query q = {"account_check", 2, {json, id ? db_int(idbuf, id) : NULL}};
+    return db_run_statement(auth, &q, res);
 }
 
 enum store_status store_account_get(const struct store_auth *auth, int64_t id, struct store_result *res)

@@ -18,6 +18,9 @@ struct account_filter {
 
 enum store_status store_account_list(const struct store_auth *auth, const struct account_filter *filter,
                                      struct store_result *res);
+/* The database's checks of a body alone (id 0 for a new account): STORE_INVALID lists what it refuses. */
+enum store_status store_account_check(const struct store_auth *auth, const char *json, int64_t id,
+                                      struct store_result *res);
 enum store_status store_account_get(const struct store_auth *auth, int64_t id, struct store_result *res);
 enum store_status store_account_create(const struct store_auth *auth, const char *json, struct store_result *res);
 enum store_status store_account_patch(const struct store_auth *auth, int64_t id, const char *json, int64_t if_match,

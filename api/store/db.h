@@ -59,6 +59,10 @@ enum store_status db_run_list_queries(const struct store_auth *auth, const struc
  * line) when the database cannot be reached. */
 PGconn *db_connect(const char *url, const char *request_id);
 
+/* Runs one query for its effect or its error alone (the result is dropped). */
+enum store_status db_run_statement(const struct store_auth *auth, const struct db_query *query,
+                                   struct store_result *res);
+
 /* Formats an int64 into buf (at least 24 bytes) and returns buf. */
 const char *db_int(char *buf, int64_t value);
 

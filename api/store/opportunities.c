@@ -45,6 +45,8 @@ const struct db_statement opportunity_statements[] = {
      * values: lists ask for a plan made for their own parameters. */
     {"custom_plans", "SELECT set_config('plan_cache_mode', 'force_custom_plan', true)"},
     {"account_must_exist", "SELECT account_check_live($1)"},
+    {"opportunity_check", "SELECT api_opportunity_check($1::jsonb, $2)"},
+    {"line_check", "SELECT api_line_check($1::jsonb, $2)"},
     {"opportunity_get",
      "SELECT opportunity_with_lines_json(o), o.version, o.id FROM opportunities o WHERE o.id = $1 AND o.deleted_at IS NULL"},
     {"opportunity_create", "SELECT body::text, version, id FROM api_opportunity_create($1::jsonb)"},
@@ -92,6 +94,26 @@ enum store_status store_opportunity_list(const struct store_auth *auth, const st
         q[1] = (struct db_query){"account_must_exist", 1, {f->account_id}};
     }
     return db_run_list_queries(auth, q, f->account_must_exist ? 3 : 2, f->limit, res);
+}
+
+static enum store_status run_check(const struct store_auth *auth, const char *statement, const char *json,
+                                   int64_t id, struct store_result *res)
+{
+    char idbuf[24];
+    struct db_query q = {statement, 2, {json, id ? db_int(idbuf, id) : NULL}};
+    return db_run_statement(auth, &q, res);
+}
+
+enum store_status store_opportunity_check(const struct store_auth *auth, const char *json, int64_t id,
+                                          struct store_result *res)
+{
+    return run_check(auth, "opportunity_check", json, id, res);
+}
+
+enum store_status store_line_check(const struct store_auth *auth, const char *json, int64_t id,
+                                   struct store_result *res)
+{
+    return run_check(auth, "line_check", json, id, res);
 }
 
 enum store_status store_opportunity_get(const struct store_auth *auth, int64_t id, struct store_result *res)

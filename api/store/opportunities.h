@@ -36,6 +36,11 @@ struct opportunity_filter {
 
 enum store_status store_opportunity_list(const struct store_auth *auth, const struct opportunity_filter *filter,
                                          struct store_result *res);
+/* The database's checks of a body alone (id 0 for a new one): STORE_INVALID lists what it refuses. */
+enum store_status store_opportunity_check(const struct store_auth *auth, const char *json, int64_t id,
+                                          struct store_result *res);
+enum store_status store_line_check(const struct store_auth *auth, const char *json, int64_t id,
+                                   struct store_result *res);
 enum store_status store_opportunity_get(const struct store_auth *auth, int64_t id, struct store_result *res);
 enum store_status store_opportunity_create(const struct store_auth *auth, const char *json, struct store_result *res);
 enum store_status store_opportunity_patch(const struct store_auth *auth, int64_t id, const char *json,

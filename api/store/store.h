@@ -39,12 +39,14 @@ struct store_auth {
     const char *request_id; /* for log lines */
     struct store_idempotency *idempotency; /* NULL unless a POST carries Idempotency-Key */
     bool *authenticated;    /* set once the token has been checked in the database */
+    const char *if_match_list; /* "3,7" when If-Match names several versions, else NULL */
 };
 
 /* If-Match as resources pass it: a version, STORE_IF_MATCH_NONE, or
  * STORE_IF_MATCH_ANY for "*" (the resource must exist). */
 #define STORE_IF_MATCH_NONE (-1)
 #define STORE_IF_MATCH_ANY (-2)
+#define STORE_IF_MATCH_LIST (-3) /* several versions, in store_auth.if_match_list */
 
 struct store_field_error {
     char *field;

@@ -13,6 +13,7 @@
 const struct db_statement system_statements[] = {
     {"authenticate", "SELECT api_authenticate(decode($1, 'hex'), $2::boolean)"},
     {"ready", "SELECT count(*) FROM schema_migrations"},
+    {"if_match_list", "SELECT set_config('app.if_match', $1, true)"},
     {"idempotency_claim", "SELECT api_idempotency_claim(decode($1, 'hex'), decode($2, 'hex'))"},
     {"idempotency_record",
      "SELECT api_idempotency_record(decode($1, 'hex'), decode($2, 'hex'), $3::int, $4, $5, $6)"},

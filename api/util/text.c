@@ -91,16 +91,69 @@ bool parse_int_range(const char *s, long min, long max, long *out)
     return true;
 }
 
+/* Length of the JSON number at s (RFC 8259 grammar), or 0 when the run of
+ * number characters there is not one (the parser then refuses it). */
+static size_t json_number_length(const char *s, size_t len, bool *real, int *int_digits)
+{
+    size_t i = 0;
+    *real = false;
+    if (i < len && s[i] == '-')
+        i++;
+    size_t digits_start = i;
+    if (i < len && s[i] == '0')
+        i++;
+    else
+        while (i < len && s[i] >= '0' && s[i] <= '9')
+            i++;
+    if (i == digits_start)
+        return 0;
+    *int_digits = (int)(i - digits_start);
+    if (i < len && s[i] == '.') {
+        size_t f = ++i;
+        while (i < len && s[i] >= '0' && s[i] <= '9')
+            i++;
+        if (i == f)
+            return 0;
+        *real = true;
+    }
+    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < len && (s[i] == '+' || s[i] == '-'))
+            i++;
+        size_t e = i;
+        while (i < len && s[i] >= '0' && s[i] <= '9')
+            i++;
+        if (i == e)
+            return 0;
+        *real = true;
+    }
+    /* A number runs into nothing that could continue it. */
+    if (i < len && (s[i] == '.' || s[i] == '-' || s[i] == '+' || (s[i] >= '0' && s[i] <= '9') || s[i] == 'e' ||
+                    s[i] == 'E'))
+        return 0;
+    return i;
+}
+
+static bool starts_with_marker(const char *s, size_t len)
+{
+    return (len >= 3 && memcmp(s, JSON_WRITTEN_NUMBER, 3) == 0) ||
+           (len >= 6 && s[0] == '\\' && s[1] == 'u' && (s[2] == 'e' || s[2] == 'E') && s[3] == '0' && s[4] == '0' &&
+            s[5] == '0');
+}
+
 char *json_keep_written_numbers(const char *s, size_t len, size_t *out_len)
 {
-    /* Each number with a fraction or exponent grows by the quotes and the
-     * 6-byte marker escape at most. */
+    /* A number grows by the quotes and the 6-byte marker escape at most. */
     size_t cap = len * 9 + 1;
     char *out = xmalloc(cap);
     size_t o = 0, i = 0;
     while (i < len) {
         char c = s[i];
         if (c == '"') { /* copy a string, escapes included */
+            if (starts_with_marker(s + i + 1, len - i - 1)) {
+                free(out); /* the marker is ours: a client string may not begin with it */
+                return NULL;
+            }
             out[o++] = s[i++];
             while (i < len && s[i] != '"') {
                 if (s[i] == '\\' && i + 1 < len)
@@ -111,25 +164,28 @@ char *json_keep_written_numbers(const char *s, size_t len, size_t *out_len)
                 out[o++] = s[i++];
             continue;
         }
-        if (c != '-' && (c < '0' || c > '9')) {
-            out[o++] = s[i++];
+        bool real = false;
+        int int_digits = 0;
+        size_t n = (c == '-' || (c >= '0' && c <= '9')) ? json_number_length(s + i, len - i, &real, &int_digits) : 0;
+        /* Fractions, exponents and integers past 64 bits go as written. */
+        if (n == 0 || (!real && int_digits <= 18)) {
+            size_t copy = n;
+            if (copy == 0) /* not a number: copy the whole run for the parser to refuse */
+                while (copy < len - i && strchr("-+.eE0123456789", s[i + copy]) && s[i + copy] != '\0')
+                    copy++;
+            if (copy == 0)
+                copy = 1;
+            memcpy(out + o, s + i, copy);
+            o += copy;
+            i += copy;
             continue;
         }
-        size_t start = i;
-        bool real = false;
-        while (i < len && (s[i] == '-' || s[i] == '+' || s[i] == '.' || s[i] == 'e' || s[i] == 'E' ||
-                           (s[i] >= '0' && s[i] <= '9'))) {
-            real |= s[i] == '.' || s[i] == 'e' || s[i] == 'E';
-            i++;
-        }
-        if (real) {
-            memcpy(out + o, "\"" JSON_WRITTEN_NUMBER_ESCAPE, 7);
-            o += 7;
-        }
-        memcpy(out + o, s + start, i - start);
-        o += i - start;
-        if (real)
-            out[o++] = '"';
+        memcpy(out + o, "\"" JSON_WRITTEN_NUMBER_ESCAPE, 7);
+        o += 7;
+        memcpy(out + o, s + i, n);
+        o += n;
+        out[o++] = '"';
+        i += n;
     }
     out[o] = '\0';
     *out_len = o;

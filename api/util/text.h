@@ -20,7 +20,8 @@ bool parse_int_range(const char *s, long min, long max, long *out);
  * validator sees exactly what the client sent and never a double. */
 #define JSON_WRITTEN_NUMBER "\xee\x80\x80"      /* U+E000 in UTF-8 */
 #define JSON_WRITTEN_NUMBER_ESCAPE "\\ue000" /* the same as a JSON escape */
-/* Returns the rewritten text (new; *out_len its length). */
+/* Returns the rewritten text (new; *out_len its length), or NULL when a
+ * string of the text begins with the marker itself (refused: reserved). */
 char *json_keep_written_numbers(const char *s, size_t len, size_t *out_len);
 /* The number as written, when text is such a marked string; else NULL. */
 const char *json_written_number(const char *text);

@@ -44,11 +44,16 @@ CREATE FUNCTION api_field_error(field text, message text) RETURNS jsonb
 LANGUAGE sql IMMUTABLE AS $$ SELECT jsonb_build_array(jsonb_build_object('field', field, 'message', message)) $$;
 
 -- Checks If-Match: NULL means no precondition, -1 is "*" (any version of a
--- resource that exists).
+-- resource that exists), -3 a list of versions set in app.if_match.
 CREATE FUNCTION api_check_version(current_version integer, expected integer) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
-  IF expected IS NOT NULL AND expected <> -1 AND expected <> current_version THEN
+  IF expected = -3 THEN
+    IF NOT current_version = ANY (string_to_array(current_setting('app.if_match', true), ',')::integer[]) THEN
+      PERFORM api_fail('C4412', format('The resource is at version %s, none of the versions the request names.',
+                                       current_version));
+    END IF;
+  ELSIF expected IS NOT NULL AND expected <> -1 AND expected <> current_version THEN
     PERFORM api_fail('C4412', format('The resource is at version %s; the request expected %s.',
                                      current_version, expected));
   END IF;

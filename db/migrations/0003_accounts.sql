@@ -69,6 +69,18 @@ BEGIN
   RETURN a;
 END $$;
 
+-- The database's checks of a body alone, for a 422 that lists every invalid
+-- field even when some already failed before the database (raises 422).
+CREATE FUNCTION api_account_check(p jsonb, p_id bigint) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE a accounts;
+BEGIN
+  IF p_id IS NOT NULL THEN
+    SELECT * INTO a FROM accounts WHERE accounts.id = p_id;
+  END IF;
+  PERFORM account_apply(a, p, false);
+END $$;
+
 CREATE FUNCTION api_account_create(p jsonb) RETURNS TABLE (body json, version integer, id bigint)
 LANGUAGE plpgsql AS $$
 DECLARE a accounts;

@@ -289,7 +289,7 @@ BEGIN
       ELSIF (p->>'created_at')::timestamptz > now() THEN
         errors := errors || api_field_error('created_at', 'cannot be in the future');
       ELSIF (p->>'created_at')::timestamptz < '1900-01-01T00:00:00Z' THEN
-        errors := errors || api_field_error('created_at', 'must be after 1900-01-01');
+        errors := errors || api_field_error('created_at', 'must not be before 1900-01-01');
       ELSE
         o.created_at := (p->>'created_at')::timestamptz;
       END IF;
@@ -333,6 +333,30 @@ BEGIN
   r := opportunity_check(o, p, p_replace);
   PERFORM api_fail_if_invalid(r.errors);
   RETURN r.o;
+END $$;
+
+-- The database's checks of a body alone (see api_account_check).
+CREATE FUNCTION api_opportunity_check(p jsonb, p_id bigint) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE o opportunities; checked record; lines record;
+BEGIN
+  IF p_id IS NOT NULL THEN
+    SELECT * INTO o FROM opportunities WHERE opportunities.id = p_id;
+  END IF;
+  checked := opportunity_check(o, p - 'lines', false);
+  lines := lines_prepare(p->'lines', 'lines', 0);
+  PERFORM api_fail_if_invalid(checked.errors || lines.errors);
+END $$;
+
+CREATE FUNCTION api_line_check(p jsonb, p_line_id bigint) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE l opportunity_lines; r record;
+BEGIN
+  IF p_line_id IS NOT NULL THEN
+    SELECT * INTO l FROM opportunity_lines WHERE opportunity_lines.id = p_line_id;
+  END IF;
+  r := line_apply(l, p, '');
+  PERFORM api_fail_if_invalid(r.errors);
 END $$;
 
 CREATE FUNCTION opportunity_get_json(p_id bigint) RETURNS TABLE (body json, version integer, id bigint)

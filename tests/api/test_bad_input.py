@@ -211,7 +211,11 @@ CASES = [
     # out of any range, they are the named field's error.
     Case("number-1e400", "POST", A, 422, ("owner_id",), body=J('{"name": "x", "owner_id": 1e400}')),
     Case("number-minus-1e400", "POST", A, 422, ("name",), body=J('{"name": -1e400}')),
-    Case("number-huge-integer", "POST", A, 400, body=J('{"name": "x", "owner_id": 99999999999999999999999}')),
+    Case("number-huge-integer", "POST", A, 422, ("owner_id",), body=J('{"name": "x", "owner_id": 99999999999999999999999}')),
+    Case("number-leading-zero", "POST", PRODUCT, 400, body=J('{"label": "p", "unit_price": 01.5}')),
+    Case("number-two-dots", "POST", PRODUCT, 400, body=J('{"label": "p", "unit_price": 1.2.3}')),
+    Case("number-trailing-dot", "POST", PRODUCT, 400, body=J('{"label": "p", "unit_price": 1.}')),
+    Case("string-with-reserved-marker", "POST", A, 400, body=J('{"name": "\\ue000Acme"}')),
     Case("number-huge-money", "POST", PRODUCT, 422, ("unit_price",), body=J('{"label": "p", "unit_price": 1e400}')),
     # --- accounts: wrong types / sizes: 422 naming the field --------------
     Case("acc-name-missing", "POST", A, 422, ("name",), body=J("{}")),

@@ -672,8 +672,6 @@ def test_patch_if_match_is_strong_and_star_matches(admin):
     assert r.status == 200 and r.json["version"] == 2
 
 
-@pytest.mark.xfail(strict=True, reason="server bug: If-Match / If-None-Match lists are judged by their first "
-                                       "entity tag only (parse_etag_header in api/dispatch.c)")
 def test_if_match_list_matches_any_tag(admin):
     item = create(admin, "source")
     path = f"/lookups/source/{item['id']}"

@@ -1,0 +1,25 @@
+#include "resources/invalid.h"
+
+#include <stdlib.h>
+
+#include "validate.h"
+
+void reply_invalid_body(struct request *req, const json_t *body, store_check_fn check, int64_t id, const char *detail)
+{
+    json_t *valid = validate_valid_fields(req, body, 0);
+    char *json = validate_dump(valid);
+    struct store_result res;
+    store_result_init(&res);
+    check(&req->auth, json, id, &res);
+    if (res.status == STORE_OK || res.status == STORE_INVALID || res.status == STORE_NOT_FOUND) {
+        http_merge_field_errors(req, &res);
+        http_reply_problem(req, PROBLEM_VALIDATION, detail);
+    } else {
+        /* The token (checked first) or the database failed: that answer wins. */
+        http_reply_reset(req);
+        http_reply_store_error(req, &res);
+    }
+    store_result_cleanup(&res);
+    free(json);
+    json_decref(valid);
+}
