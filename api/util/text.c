@@ -168,7 +168,9 @@ char *json_keep_written_numbers(const char *s, size_t len, size_t *out_len)
         int int_digits = 0;
         size_t n = (c == '-' || (c >= '0' && c <= '9')) ? json_number_length(s + i, len - i, &real, &int_digits) : 0;
         /* Fractions, exponents and integers past 64 bits go as written. */
-        if (n == 0 || (!real && int_digits <= 18)) {
+        const char *digits = s + i + (c == '-' ? 1 : 0);
+        bool fits_int64 = int_digits < 19 || (int_digits == 19 && strncmp(digits, "9223372036854775807", 19) <= 0);
+        if (n == 0 || (!real && fits_int64)) {
             size_t copy = n;
             if (copy == 0) /* not a number: copy the whole run for the parser to refuse */
                 while (copy < len - i && strchr("-+.eE0123456789", s[i + copy]) && s[i + copy] != '\0')

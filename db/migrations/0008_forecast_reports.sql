@@ -130,7 +130,7 @@ CREATE FUNCTION forecast_report_periods(p_from date, p_to date, p_group_by text,
 RETURNS TABLE (idx integer, key text, from_date date, to_date date)
 LANGUAGE sql IMMUTABLE PARALLEL SAFE ROWS 24 AS $$
   SELECT (row_number() OVER (ORDER BY s) - 1)::integer,
-         forecast_report_period_key(s::date, p_group_by, p_start_month),
+         forecast_report_period_key(greatest(s::date, p_from), p_group_by, p_start_month),
          greatest(s::date, p_from),
          least((s + step)::date - 1, p_to)
     FROM (SELECT CASE p_group_by WHEN 'quarter' THEN interval '3 months' ELSE interval '1 month' END AS step) c,

@@ -620,8 +620,6 @@ def test_sales_grid_at_the_ends_of_the_calendar(admin):
         assert doc["periods"] == [{"key": "9999-Q4", "from": "9999-12-31", "to": "9999-12-31"}]
 
 
-@pytest.mark.xfail(strict=True, reason="server bug (0008 forecast_report_period_key): the quarter of a fiscal year "
-                                       "that starts in 1 BC is keyed '-0001-Q4' instead of '0000-Q4'")
 def test_sales_grid_keys_the_fiscal_year_before_year_1_as_0000(admin):
     owner = salesperson(admin)
     with settings(admin, fiscal_year_start_month=2):
