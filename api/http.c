@@ -203,7 +203,7 @@ void http_reply_resource(struct request *req, int status, const struct store_res
 {
     if (res->version > 0)
         set_etag(req, res->version);
-    bool matches = req->if_none_match.any;
+    bool matches = req->if_none_match.any && res->version > 0; /* only a versioned resource has an ETag */
     for (int i = 0; i < req->if_none_match.count && res->version > 0; i++)
         matches |= req->if_none_match.versions[i] == res->version;
     if (status == 200 && matches && strcmp(req->method, "GET") == 0) {
