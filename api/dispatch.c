@@ -36,9 +36,7 @@ static void set_request_id(struct request *req, const char *given)
         strcpy(req->request_id, given); /* length checked above */
         return;
     }
-    unsigned char raw[16];
-    random_bytes(raw, sizeof raw);
-    hex_encode(raw, sizeof raw, req->request_id);
+    request_id_generate(req->request_id);
 }
 
 static int hex_digit(char c)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <yder.h>
 
 #include "util/strbuf.h"
@@ -21,16 +22,23 @@ static const char *level_name(enum log_level level)
     }
 }
 
-/* Yder hands every message to this callback; we print it whole, one write
- * per line, so lines from different threads never interleave. */
+/* Yder hands every message to this callback; it goes out in one write(2),
+ * newline included, so lines from different threads never interleave. */
 static void write_line(void *cls, const char *app, const time_t date, const unsigned long level, const char *message)
 {
     (void)cls;
     (void)app;
     (void)date;
     (void)level;
-    fputs(message, stderr);
-    fputc('\n', stderr);
+    char line[8192];
+    size_t len = strlen(message);
+    if (len > sizeof line - 1)
+        len = sizeof line - 1;
+    memcpy(line, message, len);
+    line[len] = '\n';
+    if (write(STDERR_FILENO, line, len + 1) < 0) {
+        /* Nowhere left to report a failed log write. */
+    }
 }
 
 void log_init(enum log_level level, bool json)

@@ -267,6 +267,36 @@ void hex_encode(const unsigned char *data, size_t len, char *out)
     out[2 * len] = '\0';
 }
 
+/* xoshiro256** (public domain, Blackman and Vigna): fast and well spread;
+ * request ids need uniqueness, not secrecy. */
+static uint64_t rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+void request_id_generate(char out[33])
+{
+    static _Thread_local uint64_t s[4];
+    static _Thread_local bool seeded;
+    if (!seeded) {
+        random_bytes((unsigned char *)s, sizeof s);
+        seeded = true;
+    }
+    unsigned char raw[16];
+    for (int half = 0; half < 2; half++) {
+        uint64_t result = rotl(s[1] * 5, 7) * 9;
+        uint64_t t = s[1] << 17;
+        s[2] ^= s[0];
+        s[3] ^= s[1];
+        s[1] ^= s[2];
+        s[0] ^= s[3];
+        s[2] ^= t;
+        s[3] = rotl(s[3], 45);
+        memcpy(raw + 8 * half, &result, 8);
+    }
+    hex_encode(raw, sizeof raw, out);
+}
+
 void random_bytes(unsigned char *buf, size_t len)
 {
     size_t done = 0;

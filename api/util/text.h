@@ -31,6 +31,9 @@ char *base64url_encode(const unsigned char *data, size_t len);
 char *base64url_decode(const char *s, size_t *out_len);
 /* Writes 2*len lowercase hex digits and a NUL into out. */
 void hex_encode(const unsigned char *data, size_t len, char *out);
+/* Writes 32 hex digits (and a NUL) that identify a request: a per-thread
+ * generator seeded once from the kernel, so no system call per request. */
+void request_id_generate(char out[33]);
 /* Fills buf with len cryptographically random bytes. */
 void random_bytes(unsigned char *buf, size_t len);
 

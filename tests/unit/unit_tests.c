@@ -148,6 +148,15 @@ static void test_tokens(void)
           strcmp(ha, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") == 0);
 }
 
+static void test_request_ids(void)
+{
+    char a[33], b[33];
+    request_id_generate(a);
+    request_id_generate(b);
+    CHECK(strlen(a) == 32 && strspn(a, "0123456789abcdef") == 32);
+    CHECK(strcmp(a, b) != 0);
+}
+
 static void test_strbuf(void)
 {
     struct strbuf b;
@@ -219,6 +228,7 @@ int main(void)
     test_base64url();
     test_dates();
     test_tokens();
+    test_request_ids();
     test_strbuf();
     test_written_numbers();
     test_router();
