@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "resources/invalid.h"
+#include "resources/crud.h"
 #include "resources/resources.h"
 #include "store/accounts.h"
 #include "util/text.h"
@@ -86,86 +86,41 @@ void accounts_list(struct request *req)
     free((char *)f.after);
 }
 
+static const struct resource_kind accounts = {
+    .name = "account",
+    .location = "/accounts",
+    .create_fields = account_fields,
+    .patch_fields = account_fields,
+    .replace_fields = account_replace_fields,
+    .check = store_account_check,
+    .get = store_account_get,
+    .create = store_account_create,
+    .patch = store_account_patch,
+    .upsert = store_account_upsert,
+    .remove = store_account_delete,
+};
+
 void accounts_create(struct request *req)
 {
-    if (!http_require_object(req))
-        return;
-    if (!validate_body(req, account_fields, VALIDATE_CREATE)) {
-        reply_invalid_body(req, req->body, store_account_check, 0, "The account has invalid fields.");
-        return;
-    }
-    char *json = validate_dump(req->body);
-    struct store_result res;
-    store_result_init(&res);
-    store_account_create(&req->auth, json, &res);
-    http_reply_result(req, 201, &res, "/accounts");
-    store_result_cleanup(&res);
-    free(json);
+    crud_create(req, &accounts);
 }
 
 void accounts_get(struct request *req)
 {
-    int64_t id;
-    if (!http_path_id(req, 0, &id))
-        return;
-    struct store_result res;
-    store_result_init(&res);
-    store_account_get(&req->auth, id, &res);
-    http_reply_result(req, 200, &res, NULL);
-    store_result_cleanup(&res);
+    crud_get(req, &accounts);
 }
 
 void accounts_patch(struct request *req)
 {
-    int64_t id;
-    if (!http_path_id(req, 0, &id) || !http_require_object(req))
-        return;
-    if (!validate_body(req, account_fields, VALIDATE_PATCH)) {
-        reply_invalid_body(req, req->body, store_account_check, id, "The patch has invalid fields.");
-        return;
-    }
-    char *json = validate_dump(req->body);
-    struct store_result res;
-    store_result_init(&res);
-    store_account_patch(&req->auth, id, json, req->if_match, &res);
-    http_reply_result(req, 200, &res, NULL);
-    store_result_cleanup(&res);
-    free(json);
+    crud_patch(req, &accounts);
 }
 
 void accounts_upsert(struct request *req)
 {
-    const char *external_id = http_path(req, 0);
-    if (!http_require_object(req))
-        return;
-    size_t len = utf8_length(external_id);
-    if (len < 1 || len > 200)
-        http_field_error(req, "external_id", "must be 1 to 200 characters long");
-    http_drop_echoed_external_id(req, external_id);
-    if (!validate_body(req, account_replace_fields, VALIDATE_REPLACE) || req->error_count > 0) {
-        reply_invalid_body(req, req->body, store_account_check, 0, "The account has invalid fields.");
-        return;
-    }
-    char *json = validate_dump(req->body);
-    struct store_result res;
-    store_result_init(&res);
-    /* If-Match: * requires an existing account (RFC 9110, 13.1.1). */
-    store_account_upsert(&req->auth, external_id, json, req->if_match, &res);
-    http_reply_result(req, res.created ? 201 : 200, &res, "/accounts");
-    store_result_cleanup(&res);
-    free(json);
+    crud_upsert(req, &accounts);
 }
 
 void accounts_delete(struct request *req)
 {
-    int64_t id;
-    if (!http_path_id(req, 0, &id))
-        return;
-    struct store_result res;
-    store_result_init(&res);
-    if (store_account_delete(&req->auth, id, req->if_match, &res) == STORE_OK)
-        http_reply_empty(req, 204);
-    else
-        http_reply_store_error(req, &res);
-    store_result_cleanup(&res);
+    crud_delete(req, &accounts);
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "resources/crud.h"
 #include "resources/resources.h"
 #include "store/forecast_reports.h"
 #include "util/text.h"
@@ -138,66 +139,34 @@ void forecast_reports_list(struct request *req)
     free(after);
 }
 
+static const struct resource_kind forecast_reports = {
+    .name = "forecast report",
+    .location = "/forecast-reports",
+    .create_fields = report_create_fields,
+    .patch_fields = report_patch_fields,
+    .validate = validate_report,
+    .get = store_forecast_report_get,
+    .create = store_forecast_report_create,
+    .patch = store_forecast_report_patch,
+    .remove = store_forecast_report_delete,
+};
+
 void forecast_reports_create(struct request *req)
 {
-    if (!http_require_object(req))
-        return;
-    if (!validate_report(req, report_create_fields, VALIDATE_CREATE)) {
-        http_reply_problem(req, PROBLEM_VALIDATION, "The forecast report has invalid fields.");
-        return;
-    }
-    char *json = validate_dump(req->body);
-    struct store_result res;
-    store_result_init(&res);
-    store_forecast_report_create(&req->auth, json, &res);
-    http_reply_result(req, 201, &res, "/forecast-reports");
-    store_result_cleanup(&res);
-    free(json);
+    crud_create(req, &forecast_reports);
 }
 
 void forecast_reports_get(struct request *req)
 {
-    int64_t id;
-    if (!http_path_id(req, 0, &id))
-        return;
-    struct store_result res;
-    store_result_init(&res);
-    store_forecast_report_get(&req->auth, id, &res);
-    if (res.status == STORE_NOT_FOUND)
-        http_reply_problem(req, PROBLEM_NOT_FOUND, "No forecast report has this id.");
-    else
-        http_reply_result(req, 200, &res, NULL);
-    store_result_cleanup(&res);
+    crud_get(req, &forecast_reports);
 }
 
 void forecast_reports_patch(struct request *req)
 {
-    int64_t id;
-    if (!http_path_id(req, 0, &id) || !http_require_object(req))
-        return;
-    if (!validate_report(req, report_patch_fields, VALIDATE_PATCH)) {
-        http_reply_problem(req, PROBLEM_VALIDATION, "The patch has invalid fields.");
-        return;
-    }
-    char *json = validate_dump(req->body);
-    struct store_result res;
-    store_result_init(&res);
-    store_forecast_report_patch(&req->auth, id, json, req->if_match, &res);
-    http_reply_result(req, 200, &res, NULL);
-    store_result_cleanup(&res);
-    free(json);
+    crud_patch(req, &forecast_reports);
 }
 
 void forecast_reports_delete(struct request *req)
 {
-    int64_t id;
-    if (!http_path_id(req, 0, &id))
-        return;
-    struct store_result res;
-    store_result_init(&res);
-    if (store_forecast_report_delete(&req->auth, id, req->if_match, &res) == STORE_OK)
-        http_reply_empty(req, 204);
-    else
-        http_reply_store_error(req, &res);
-    store_result_cleanup(&res);
+    crud_delete(req, &forecast_reports);
 }

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "resources/invalid.h"
+#include "resources/crud.h"
 #include "resources/resources.h"
 #include "resources/specs.h"
 #include "store/opportunities.h"
@@ -210,85 +210,41 @@ void account_opportunities_list(struct request *req)
     list(req, text);
 }
 
+static const struct resource_kind opportunities = {
+    .name = "opportunity",
+    .location = "/opportunities",
+    .create_fields = opportunity_create_fields,
+    .patch_fields = opportunity_patch_fields,
+    .replace_fields = opportunity_replace_fields,
+    .check = store_opportunity_check,
+    .get = store_opportunity_get,
+    .create = store_opportunity_create,
+    .patch = store_opportunity_patch,
+    .upsert = store_opportunity_upsert,
+    .remove = store_opportunity_delete,
+};
+
 void opportunities_create(struct request *req)
 {
-    if (!http_require_object(req))
-        return;
-    if (!validate_body(req, opportunity_create_fields, VALIDATE_CREATE)) {
-        reply_invalid_body(req, req->body, store_opportunity_check, 0, "The opportunity has invalid fields.");
-        return;
-    }
-    char *json = validate_dump(req->body);
-    struct store_result res;
-    store_result_init(&res);
-    store_opportunity_create(&req->auth, json, &res);
-    http_reply_result(req, 201, &res, "/opportunities");
-    store_result_cleanup(&res);
-    free(json);
+    crud_create(req, &opportunities);
 }
 
 void opportunities_get(struct request *req)
 {
-    int64_t id;
-    if (!http_path_id(req, 0, &id))
-        return;
-    struct store_result res;
-    store_result_init(&res);
-    store_opportunity_get(&req->auth, id, &res);
-    http_reply_result(req, 200, &res, NULL);
-    store_result_cleanup(&res);
+    crud_get(req, &opportunities);
 }
 
 void opportunities_patch(struct request *req)
 {
-    int64_t id;
-    if (!http_path_id(req, 0, &id) || !http_require_object(req))
-        return;
-    if (!validate_body(req, opportunity_patch_fields, VALIDATE_PATCH)) {
-        reply_invalid_body(req, req->body, store_opportunity_check, id, "The patch has invalid fields.");
-        return;
-    }
-    char *json = validate_dump(req->body);
-    struct store_result res;
-    store_result_init(&res);
-    store_opportunity_patch(&req->auth, id, json, req->if_match, &res);
-    http_reply_result(req, 200, &res, NULL);
-    store_result_cleanup(&res);
-    free(json);
+    crud_patch(req, &opportunities);
 }
 
 void opportunities_upsert(struct request *req)
 {
-    const char *external_id = http_path(req, 0);
-    if (!http_require_object(req))
-        return;
-    size_t len = utf8_length(external_id);
-    if (len < 1 || len > 200)
-        http_field_error(req, "external_id", "must be 1 to 200 characters long");
-    http_drop_echoed_external_id(req, external_id);
-    if (!validate_body(req, opportunity_replace_fields, VALIDATE_REPLACE) || req->error_count > 0) {
-        reply_invalid_body(req, req->body, store_opportunity_check, 0, "The opportunity has invalid fields.");
-        return;
-    }
-    char *json = validate_dump(req->body);
-    struct store_result res;
-    store_result_init(&res);
-    store_opportunity_upsert(&req->auth, external_id, json, req->if_match, &res);
-    http_reply_result(req, res.created ? 201 : 200, &res, "/opportunities");
-    store_result_cleanup(&res);
-    free(json);
+    crud_upsert(req, &opportunities);
 }
 
 void opportunities_delete(struct request *req)
 {
-    int64_t id;
-    if (!http_path_id(req, 0, &id))
-        return;
-    struct store_result res;
-    store_result_init(&res);
-    if (store_opportunity_delete(&req->auth, id, req->if_match, &res) == STORE_OK)
-        http_reply_empty(req, 204);
-    else
-        http_reply_store_error(req, &res);
-    store_result_cleanup(&res);
+    crud_delete(req, &opportunities);
 }

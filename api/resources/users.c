@@ -1,6 +1,7 @@
 /* /users: the people who use the API; salespeople are users. */
 #include <stdlib.h>
 
+#include "resources/crud.h"
 #include "resources/resources.h"
 #include "store/users.h"
 #include "util/text.h"
@@ -59,23 +60,6 @@ void users_list(struct request *req)
     free(after);
 }
 
-void users_create(struct request *req)
-{
-    if (!http_require_object(req))
-        return;
-    if (!validate_body(req, user_fields, VALIDATE_CREATE)) {
-        http_reply_problem(req, PROBLEM_VALIDATION, "The user has invalid fields.");
-        return;
-    }
-    char *json = validate_dump(req->body);
-    struct store_result res;
-    store_result_init(&res);
-    store_user_create(&req->auth, json, &res);
-    http_reply_result(req, 201, &res, "/users");
-    store_result_cleanup(&res);
-    free(json);
-}
-
 void users_me(struct request *req)
 {
     struct store_result res;
@@ -85,32 +69,27 @@ void users_me(struct request *req)
     store_result_cleanup(&res);
 }
 
+static const struct resource_kind users = {
+    .name = "user",
+    .location = "/users",
+    .create_fields = user_fields,
+    .patch_fields = user_patch_fields,
+    .get = store_user_get,
+    .create = store_user_create,
+    .patch = store_user_patch,
+};
+
+void users_create(struct request *req)
+{
+    crud_create(req, &users);
+}
+
 void users_get(struct request *req)
 {
-    int64_t id;
-    if (!http_path_id(req, 0, &id))
-        return;
-    struct store_result res;
-    store_result_init(&res);
-    store_user_get(&req->auth, id, &res);
-    http_reply_result(req, 200, &res, NULL);
-    store_result_cleanup(&res);
+    crud_get(req, &users);
 }
 
 void users_patch(struct request *req)
 {
-    int64_t id;
-    if (!http_path_id(req, 0, &id) || !http_require_object(req))
-        return;
-    if (!validate_body(req, user_patch_fields, VALIDATE_PATCH)) {
-        http_reply_problem(req, PROBLEM_VALIDATION, "The patch has invalid fields.");
-        return;
-    }
-    char *json = validate_dump(req->body);
-    struct store_result res;
-    store_result_init(&res);
-    store_user_patch(&req->auth, id, json, req->if_match, &res);
-    http_reply_result(req, 200, &res, NULL);
-    store_result_cleanup(&res);
-    free(json);
+    crud_patch(req, &users);
 }
