@@ -271,6 +271,38 @@ bool http_query_cursor(struct request *req, const char *cursor_kind, char **key)
     return true;
 }
 
+bool http_query_page(struct request *req, const char *cursor_kind, bool (*key_valid)(const char *key), int *limit,
+                     char **after)
+{
+    bool ok = http_query_limit(req, limit) & http_query_cursor(req, cursor_kind, after);
+    if (ok && *after && !key_valid(*after)) {
+        http_field_error(req, "cursor", "is not a cursor from this list; use next_cursor as given");
+        free(*after);
+        *after = NULL;
+        ok = false;
+    }
+    return ok;
+}
+
+bool http_key_is_id(const char *key)
+{
+    int64_t id;
+    return parse_id(key, &id);
+}
+
+bool http_key_is_position_id(const char *key)
+{
+    const char *comma = strchr(key, ',');
+    char position[16];
+    long position_value;
+    int64_t id;
+    if (comma == NULL || (size_t)(comma - key) >= sizeof position)
+        return false;
+    memcpy(position, key, (size_t)(comma - key));
+    position[comma - key] = '\0';
+    return parse_int_range(position, INT32_MIN, INT32_MAX, &position_value) && parse_id(comma + 1, &id);
+}
+
 bool http_query_id(struct request *req, const char *name, int64_t *out, bool *present)
 {
     const char *v = http_query(req, name);

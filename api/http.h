@@ -121,6 +121,16 @@ bool http_query_limit(struct request *req, int *limit);
 /* Decodes `cursor` made for cursor_kind into its key text (new, or NULL when
  * absent); false after recording a 400 error. */
 bool http_query_cursor(struct request *req, const char *cursor_kind, char **key);
+/* Parses `limit` and `cursor` of a list page: the cursor must have been
+ * made for cursor_kind and carry a key that key_valid accepts (an id when
+ * key_valid is http_key_is_id). *after is new or NULL; false after
+ * recording 400 errors (the caller replies with http_reply_query_errors). */
+bool http_query_page(struct request *req, const char *cursor_kind, bool (*key_valid)(const char *key), int *limit,
+                     char **after);
+/* Cursor keys that are a plain id. */
+bool http_key_is_id(const char *key);
+/* Cursor keys "position,id" of lists in position order (lookup items, lines). */
+bool http_key_is_position_id(const char *key);
 /* Parses an optional id-valued query parameter; false after recording an error. */
 bool http_query_id(struct request *req, const char *name, int64_t *out, bool *present);
 /* Parses an optional boolean query parameter (true|false). */

@@ -49,16 +49,13 @@ void accounts_list(struct request *req)
     int64_t owner_id, source_id;
     bool has_owner, has_source;
     char owner_text[24], source_text[24];
-    bool ok = http_query_limit(req, &f.limit) & http_query_cursor(req, "accounts", (char **)&f.after) &
+    char *after = NULL;
+    bool ok = http_query_page(req, "accounts", http_key_is_id, &f.limit, &after) &
               http_query_id(req, "owner_id", &owner_id, &has_owner) &
               http_query_id(req, "source_id", &source_id, &has_source) &
               http_query_timestamp(req, "updated_since", &f.updated_since) &
               http_query_bool(req, "include_deleted", &f.include_deleted);
-    int64_t after_id;
-    if (ok && f.after && !parse_id(f.after, &after_id)) {
-        http_field_error(req, "cursor", "is not a cursor from this list; use next_cursor as given");
-        ok = false;
-    }
+    f.after = after;
     f.q = http_query(req, "q");
     if (f.q && utf8_length(f.q) > 200) {
         http_field_error(req, "q", "must be at most 200 characters long");
@@ -66,7 +63,7 @@ void accounts_list(struct request *req)
     }
     f.external_id = http_query(req, "external_id");
     if (!ok) {
-        free((char *)f.after);
+        free(after);
         http_reply_query_errors(req);
         return;
     }
@@ -83,7 +80,7 @@ void accounts_list(struct request *req)
     store_account_list(&req->auth, &f, &res);
     http_reply_list_result(req, &res, "accounts");
     store_result_cleanup(&res);
-    free((char *)f.after);
+    free(after);
 }
 
 static const struct resource_kind accounts = {

@@ -110,16 +110,12 @@ static bool validate_report(struct request *req, const struct field_spec *specs,
 void forecast_reports_list(struct request *req)
 {
     struct forecast_report_filter f = {0};
-    int64_t owner_id, after_id;
+    int64_t owner_id;
     bool has_owner, shared;
     char owner_text[24];
     char *after = NULL;
-    bool ok = http_query_limit(req, &f.limit) & http_query_cursor(req, "forecast-reports", &after) &
+    bool ok = http_query_page(req, "forecast-reports", http_key_is_id, &f.limit, &after) &
               http_query_id(req, "owner_id", &owner_id, &has_owner) & http_query_bool(req, "shared", &shared);
-    if (ok && after && !parse_id(after, &after_id)) {
-        http_field_error(req, "cursor", "is not a cursor from this list; use next_cursor as given");
-        ok = false;
-    }
     if (!ok) {
         free(after);
         http_reply_query_errors(req);

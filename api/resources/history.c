@@ -14,16 +14,9 @@ void history_list(struct request *req)
         return;
     int limit;
     char *after = NULL;
-    int64_t after_id;
     char kind[48]; /* a cursor belongs to one opportunity's history */
     snprintf(kind, sizeof kind, "history:%lld", (long long)id);
-    bool ok = http_query_limit(req, &limit) & http_query_cursor(req, kind, &after);
-    if (ok && after && !parse_id(after, &after_id)) {
-        http_field_error(req, "cursor", "is not a cursor from this list; use next_cursor as given");
-        ok = false;
-    }
-    if (!ok) {
-        free(after);
+    if (!http_query_page(req, kind, http_key_is_id, &limit, &after)) {
         http_reply_query_errors(req);
         return;
     }

@@ -29,21 +29,6 @@
 const struct field_spec line_create_fields[] = {LINE_FIELDS(true)};
 static const struct field_spec line_patch_fields[] = {LINE_FIELDS(false)};
 
-/* Line list keys are "position,id". */
-static bool valid_line_key(const char *key)
-{
-    const char *comma = strchr(key, ',');
-    if (comma == NULL || comma == key || comma - key > 11 || comma[1] == '\0' || strlen(comma + 1) > 19)
-        return false;
-    for (const char *p = key; p < comma; p++)
-        if (!((*p >= '0' && *p <= '9') || (p == key && *p == '-')))
-            return false;
-    for (const char *p = comma + 1; *p; p++)
-        if (*p < '0' || *p > '9')
-            return false;
-    return true;
-}
-
 static void location_of(char *out, size_t size, int64_t opportunity_id)
 {
     snprintf(out, size, "/opportunities/%lld/lines", (long long)opportunity_id);
@@ -58,13 +43,7 @@ void lines_list(struct request *req)
     char *after = NULL;
     char kind[48]; /* a cursor belongs to one opportunity's lines */
     snprintf(kind, sizeof kind, "lines:%lld", (long long)id);
-    bool ok = http_query_limit(req, &limit) & http_query_cursor(req, kind, &after);
-    if (ok && after && !valid_line_key(after)) {
-        http_field_error(req, "cursor", "is not a cursor from this list; use next_cursor as given");
-        ok = false;
-    }
-    if (!ok) {
-        free(after);
+    if (!http_query_page(req, kind, http_key_is_position_id, &limit, &after)) {
         http_reply_query_errors(req);
         return;
     }

@@ -68,22 +68,6 @@ void lookups_tables(struct request *req)
     http_reply_take(req, 200, "application/json; charset=utf-8", text, strlen(text));
 }
 
-/* List keys are "position,id": an integer and an id within the ranges of
- * their columns (a forged cursor must not reach the database as a value it
- * cannot cast). */
-static bool valid_lookup_key(const char *key)
-{
-    const char *comma = strchr(key, ',');
-    char position[16];
-    long position_value;
-    int64_t id;
-    if (comma == NULL || (size_t)(comma - key) >= sizeof position)
-        return false;
-    memcpy(position, key, (size_t)(comma - key));
-    position[comma - key] = '\0';
-    return parse_int_range(position, INT32_MIN, INT32_MAX, &position_value) && parse_id(comma + 1, &id);
-}
-
 void lookups_list(struct request *req)
 {
     const struct lookup_table *table = path_table(req);
@@ -92,12 +76,8 @@ void lookups_list(struct request *req)
     int limit;
     char *after = NULL;
     bool active = false;
-    bool ok = http_query_limit(req, &limit) & http_query_cursor(req, "lookups", &after) &
+    bool ok = http_query_page(req, "lookups", http_key_is_position_id, &limit, &after) &
               http_query_bool(req, "active", &active);
-    if (ok && after && !valid_lookup_key(after)) {
-        http_field_error(req, "cursor", "is not a cursor from this list; use next_cursor as given");
-        ok = false;
-    }
     if (!ok) {
         free(after);
         http_reply_query_errors(req);

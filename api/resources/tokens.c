@@ -23,14 +23,7 @@ void tokens_list(struct request *req)
         return;
     int limit;
     char *after = NULL;
-    bool ok = http_query_limit(req, &limit) & http_query_cursor(req, "tokens", &after);
-    int64_t after_id;
-    if (ok && after && !parse_id(after, &after_id)) {
-        http_field_error(req, "cursor", "is not a cursor from this list; use next_cursor as given");
-        ok = false;
-    }
-    if (!ok) {
-        free(after);
+    if (!http_query_page(req, "tokens", http_key_is_id, &limit, &after)) {
         http_reply_query_errors(req);
         return;
     }

@@ -39,13 +39,7 @@ void users_list(struct request *req)
     int limit;
     char *after = NULL;
     bool active = false;
-    bool ok = http_query_limit(req, &limit) & http_query_cursor(req, "users", &after) &
-              http_query_bool(req, "active", &active);
-    int64_t after_id;
-    if (ok && after && !parse_id(after, &after_id)) {
-        http_field_error(req, "cursor", "is not a cursor from this list; use next_cursor as given");
-        ok = false;
-    }
+    bool ok = http_query_page(req, "users", http_key_is_id, &limit, &after) & http_query_bool(req, "active", &active);
     if (!ok) {
         free(after);
         http_reply_query_errors(req);
