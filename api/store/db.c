@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "store/auth_cache.h"
 #include "util/alloc.h"
 #include "util/strbuf.h"
 
@@ -83,11 +84,13 @@ bool store_open(const char *database_url, unsigned pool_size)
     pool.free_count = pool_size;
     pthread_mutex_init(&pool.lock, NULL);
     pthread_cond_init(&pool.available, NULL);
+    auth_cache_start(database_url);
     return true;
 }
 
 void store_close(void)
 {
+    auth_cache_stop();
     for (unsigned i = 0; i < pool.size; i++)
         if (pool.conns[i].conn)
             PQfinish(pool.conns[i].conn);
@@ -323,12 +326,24 @@ static bool retryable(const PGresult *r)
     return state && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0);
 }
 
-static bool send_all(PGconn *conn, const struct store_auth *auth, const struct db_query *queries, int count)
+/* A caller known from the token cache. */
+struct cached_caller {
+    int64_t user_id;
+    bool admin;
+};
+
+static bool send_all(PGconn *conn, const struct store_auth *auth, const struct cached_caller *cached,
+                     const struct db_query *queries, int count)
 {
     struct store_idempotency *idem = auth ? auth->idempotency : NULL;
     if (idem && !PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0))
         return false;
-    if (auth && auth->token_hash) {
+    if (auth && auth->token_hash && cached) {
+        char user_id[24];
+        const char *params[] = {db_int(user_id, cached->user_id), cached->admin ? "admin" : "member"};
+        if (!PQsendQueryPrepared(conn, "as_caller", 2, params, NULL, NULL, 0))
+            return false;
+    } else if (auth && auth->token_hash) {
         const char *params[] = {auth->token_hash, auth->admin_only ? "t" : "f"};
         if (!PQsendQueryPrepared(conn, "authenticate", 2, params, NULL, NULL, 0))
             return false;
@@ -358,7 +373,8 @@ static int command_count(const struct store_auth *auth, int count)
 
 /* Reads every result up to the sync. Keeps the first error and the last
  * query result. Returns false when the connection broke. */
-static bool read_all(PGconn *conn, int commands, PGresult **last, PGresult **first_error)
+static bool read_all(PGconn *conn, int commands, PGresult **last, PGresult **first_error, int keep_index,
+                     PGresult **kept_result)
 {
     for (int i = 0; i < commands; i++) {
         PGresult *r;
@@ -375,6 +391,8 @@ static bool read_all(PGconn *conn, int commands, PGresult **last, PGresult **fir
             *first_error = kept;
         } else if (i == commands - 1 && *first_error == NULL) {
             *last = kept;
+        } else if (i == keep_index && kept_result && st == PGRES_TUPLES_OK) {
+            *kept_result = kept;
         } else {
             PQclear(kept);
         }
@@ -390,9 +408,20 @@ static void rollback(PGconn *conn)
 {
     PGresult *error = NULL, *last = NULL;
     if (PQsendQueryParams(conn, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0) && PQpipelineSync(conn))
-        read_all(conn, 1, &last, &error);
+        read_all(conn, 1, &last, &error, -1, NULL);
     PQclear(error);
     PQclear(last);
+}
+
+/* Remembers the caller a full token check found ("id:role"). */
+static void cache_caller(const struct store_auth *auth, const PGresult *r, uint64_t generation)
+{
+    if (r == NULL || PQntuples(r) != 1 || PQgetisnull(r, 0, 0))
+        return;
+    const char *value = PQgetvalue(r, 0, 0);
+    const char *colon = strchr(value, ':');
+    if (colon)
+        auth_cache_store(auth->token_hash, strtoll(value, NULL, 10), strcmp(colon + 1, "admin") == 0, generation);
 }
 
 enum store_status db_run(const struct store_auth *auth, const struct db_query *queries, int count, PGresult **last,
@@ -400,19 +429,29 @@ enum store_status db_run(const struct store_auth *auth, const struct db_query *q
 {
     const char *rid = auth ? auth->request_id : NULL;
     *last = NULL;
+    struct cached_caller caller;
+    bool cached = auth && auth->token_hash && auth_cache_lookup(auth->token_hash, &caller.user_id, &caller.admin);
+    if (cached && auth->admin_only && !caller.admin) {
+        res->message = xstrdup("This action needs the admin role.");
+        return res->status = STORE_FORBIDDEN;
+    }
     enum store_status why = STORE_UNAVAILABLE;
     int index = pool_acquire(rid, &why);
     if (index < 0)
         return res->status = why;
     PGconn *conn = pool.conns[index].conn;
     int commands = command_count(auth, count);
+    /* Where the full token check's answer comes back (after BEGIN, if any). */
+    int check_index = (auth && auth->token_hash && !cached) ? (auth->idempotency ? 1 : 0) : -1;
+    uint64_t generation = auth_cache_generation(); /* before the check is sent */
 
     for (int attempt = 1;; attempt++) {
-        PGresult *error = NULL;
-        bool sent = send_all(conn, auth, queries, count);
-        if (!sent || !read_all(conn, commands, last, &error)) {
+        PGresult *error = NULL, *check = NULL;
+        bool sent = send_all(conn, auth, cached ? &caller : NULL, queries, count);
+        if (!sent || !read_all(conn, commands, last, &error, check_index, &check)) {
             log_warning(rid, "database connection lost: %s", PQerrorMessage(conn));
             PQclear(error);
+            PQclear(check);
             PQclear(*last);
             *last = NULL;
             PQfinish(conn);
@@ -421,9 +460,13 @@ enum store_status db_run(const struct store_auth *auth, const struct db_query *q
             return res->status = STORE_UNAVAILABLE;
         }
         if (error == NULL) {
+            if (check_index >= 0)
+                cache_caller(auth, check_index == commands - 1 ? *last : check, generation);
+            PQclear(check);
             res->status = STORE_OK;
             break;
         }
+        PQclear(check);
         if (auth && auth->authenticated && auth->token_hash) {
             /* The token check runs first: any other failure means it passed. */
             const char *state = PQresultErrorField(error, PG_DIAG_SQLSTATE);
@@ -486,7 +529,7 @@ bool store_idempotency_finish(struct store_idempotency *idem, const char *reques
         PGresult *error = NULL, *last = NULL;
         ok = PQsendQueryPrepared(conn, "idempotency_record", 6, params, NULL, NULL, 0) &&
              PQsendQueryParams(conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) && PQpipelineSync(conn) &&
-             read_all(conn, 2, &last, &error) && error == NULL;
+             read_all(conn, 2, &last, &error, -1, NULL) && error == NULL;
         if (error)
             log_error(request_id, "recording the idempotent response failed: %s", PQresultErrorMessage(error));
         PQclear(error);

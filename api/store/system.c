@@ -12,6 +12,8 @@
 
 const struct db_statement system_statements[] = {
     {"authenticate", "SELECT api_authenticate(decode($1, 'hex'), $2::boolean)"},
+    /* A caller known from the token cache (store/auth_cache.h). */
+    {"as_caller", "SELECT set_config('app.user_id', $1, true), set_config('app.role', $2, true)"},
     {"ready", "SELECT count(*) FROM schema_migrations"},
     {"if_match_list", "SELECT set_config('app.if_match', $1, true)"},
     {"idempotency_claim", "SELECT api_idempotency_claim(decode($1, 'hex'), decode($2, 'hex'))"},

@@ -1,6 +1,7 @@
 #include "store/users.h"
 
 
+#include "store/auth_cache.h"
 #include "store/db.h"
 
 const struct db_statement user_statements[] = {
@@ -48,7 +49,10 @@ enum store_status store_user_patch(const struct store_auth *auth, int64_t id, co
 {
     char idbuf[24], vbuf[24];
     struct db_query q = {"user_patch", 3, {db_int(idbuf, id), json, db_version(vbuf, if_match)}};
-    return db_run_document(auth, &q, res);
+    /* This instance forgets checked tokens at once; others on the notification. */
+    if (db_run_document(auth, &q, res) == STORE_OK)
+        auth_cache_clear();
+    return res->status;
 }
 
 enum store_status store_token_list(const struct store_auth *auth, int64_t user_id, const char *after, int limit,
@@ -71,5 +75,7 @@ enum store_status store_token_revoke(const struct store_auth *auth, int64_t id, 
 {
     char idbuf[24];
     struct db_query q = {"token_revoke", 1, {db_int(idbuf, id)}};
-    return db_run_document(auth, &q, res);
+    if (db_run_document(auth, &q, res) == STORE_OK)
+        auth_cache_clear();
+    return res->status;
 }

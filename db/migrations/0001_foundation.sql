@@ -100,9 +100,9 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- Checks the bearer token and records the caller for the rest of the
--- transaction. last_used_at is written at most once a minute per token so
--- reads stay reads.
-CREATE FUNCTION api_authenticate(p_hash bytea, p_admin_only boolean) RETURNS bigint
+-- transaction; answers "user_id:role" for the service's token cache.
+-- last_used_at is written at most once a minute per token so reads stay reads.
+CREATE FUNCTION api_authenticate(p_hash bytea, p_admin_only boolean) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
   v_token_id bigint; v_used timestamptz; v_user bigint; v_role text;
@@ -120,8 +120,22 @@ BEGIN
   IF v_used IS NULL OR v_used < now() - interval '60 seconds' THEN
     UPDATE api_tokens SET last_used_at = now() WHERE id = v_token_id;
   END IF;
-  RETURN v_user;
+  RETURN v_user || ':' || v_role;
 END $$;
+
+-- Any change to tokens or users (revocation, deactivation, a new role),
+-- through the API or not, tells every service instance to forget the
+-- tokens it has checked (store/auth_cache.c).
+CREATE FUNCTION api_tokens_changed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('crm_auth', '');
+  RETURN NULL;
+END $$;
+CREATE TRIGGER api_tokens_changed AFTER UPDATE OF revoked_at, user_id, token_hash OR DELETE ON api_tokens
+  FOR EACH STATEMENT EXECUTE FUNCTION api_tokens_changed();
+CREATE TRIGGER users_changed AFTER UPDATE OF active, role OR DELETE ON users
+  FOR EACH STATEMENT EXECUTE FUNCTION api_tokens_changed();
 
 CREATE FUNCTION api_user_create(p jsonb) RETURNS TABLE (body json, version integer, id bigint)
 LANGUAGE plpgsql AS $$

@@ -583,6 +583,22 @@ def test_admin_can_revoke_an_inactive_users_token(admin):
     assert_unauthorized(client.get("/users/me"))
 
 
+def test_a_token_revoked_outside_the_api_stops_working_at_once(admin):
+    """The service caches checked tokens; a change made straight in the
+    database reaches it through a notification within moments."""
+    user, client = make_user(admin, "member")
+    assert client.get("/users/me").status == 200  # now checked and cached
+    token_id = next(iter(tokens_of(admin, user["id"])))
+    out = subprocess.run(["psql", os.environ["DATABASE_URL"], "-XqtA", "-v", "ON_ERROR_STOP=1", "-c",
+                          f"UPDATE api_tokens SET revoked_at = now() WHERE id = {token_id}"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline and client.get("/users/me").status == 200:
+        time.sleep(0.02)
+    assert_unauthorized(client.get("/users/me"))
+
+
 def test_revoke_unknown_token_is_404(admin):
     assert_problem(admin.delete("/tokens/9223372036854775807"), 404)
     assert_problem(admin.delete("/tokens/abc"), 404)
