@@ -12,9 +12,11 @@
 
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 
--- RFC 3339 in UTC with microseconds, the API's timestamp form.
+-- RFC 3339 in UTC with microseconds, the API's timestamp form. STABLE, as
+-- its body is: PostgreSQL inlines it then (an IMMUTABLE label on a STABLE
+-- body made it a function call per timestamp and doubled a GET's cost).
 CREATE FUNCTION api_ts(t timestamptz) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
   SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
 $$;
 
