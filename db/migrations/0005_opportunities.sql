@@ -77,13 +77,27 @@ CREATE TABLE opportunity_lines (
 CREATE INDEX opportunity_lines_opportunity ON opportunity_lines (opportunity_id, position, id);
 CREATE INDEX opportunity_lines_product ON opportunity_lines (product_id);
 
+-- Transaction-local sets of ids kept in one setting each (",12,40,"): a
+-- setting per id would leave a new setting behind in the session for every
+-- opportunity ever touched, which PostgreSQL keeps, and sorts, forever.
+CREATE FUNCTION txn_set_has(p_set text, p_id bigint) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+  SELECT position(',' || p_id || ',' IN coalesce(current_setting(p_set, true), '')) > 0
+$$;
+
+CREATE FUNCTION txn_set_add(p_set text, p_id bigint) RETURNS void
+LANGUAGE sql AS $$
+  SELECT CASE WHEN txn_set_has(p_set, p_id) THEN NULL
+    ELSE set_config(p_set, coalesce(nullif(current_setting(p_set, true), ''), ',') || p_id || ',', true) END
+$$;
+
 -- Marks the opportunity as already given a new version in this transaction,
 -- so one request moves the version once however many rows it touches.
 CREATE FUNCTION opportunity_mark_versioned(p_id bigint) RETURNS void
-LANGUAGE sql AS $$ SELECT set_config('app.versioned_' || p_id, '1', true) $$;
+LANGUAGE sql AS $$ SELECT txn_set_add('app.versioned', p_id) $$;
 
 CREATE FUNCTION opportunity_is_versioned(p_id bigint) RETURNS boolean
-LANGUAGE sql STABLE AS $$ SELECT coalesce(current_setting('app.versioned_' || p_id, true), '') = '1' $$;
+LANGUAGE sql STABLE AS $$ SELECT txn_set_has('app.versioned', p_id) $$;
 
 -- Keeps opportunities.value equal to the sum of its line totals. Every
 -- write to lines, by any code path, goes through these triggers: once per

@@ -58,12 +58,12 @@ CREATE TRIGGER opportunity_history_no_truncate BEFORE TRUNCATE ON opportunity_hi
 -- The transaction that creates an opportunity records no history for it
 -- (its own lines are part of the creation, not changes).
 CREATE FUNCTION opportunity_mark_created(p_id bigint) RETURNS void
-LANGUAGE sql AS $$ SELECT set_config('app.created_' || p_id, '1', true) $$;
+LANGUAGE sql AS $$ SELECT txn_set_add('app.created', p_id) $$;
 
 -- True when changes to this opportunity are recorded now.
 CREATE FUNCTION history_applies(p_id bigint, p_created_at timestamptz) RETURNS boolean
 LANGUAGE sql STABLE AS $$
-  SELECT coalesce(current_setting('app.created_' || p_id, true), '') <> '1'
+  SELECT NOT txn_set_has('app.created', p_id)
      AND now() - p_created_at >= make_interval(secs => (SELECT history_grace_seconds FROM settings))
 $$;
 
