@@ -1,0 +1,2 @@
+-- pgbench baseline for GET /dashboard/funnel: no owner, no window (NULLs).
+-- @statement api/store/dashboard.c dashboard_funnel NULL NULL NULL

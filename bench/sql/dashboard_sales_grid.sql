@@ -1,0 +1,3 @@
+-- pgbench baseline for GET /dashboard/sales-grid?period=month: the current
+-- fiscal year (from, to and owner_ids NULL).
+-- @statement api/store/dashboard.c dashboard_sales_grid :grid_period NULL NULL NULL

@@ -1,0 +1,4 @@
+-- pgbench baseline for GET /reports/forecast?period=next_12_months&group_by=month&split_by=owner:
+-- the results statement with no saved report (NULL) and the definition the
+-- server builds from the query string (:forecast_def, from bench/run.sh).
+-- @statement api/store/forecast_reports.c forecast_report_results NULL :forecast_def
