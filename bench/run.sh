@@ -759,8 +759,9 @@ report() {
       printf 'Mixed row: p99 target %s ms.\n' "$TARGET_MIXED_P99_MS"
       printf -- '- pgbench binds no NULL: parameters the server sends as NULL are written NULL in the SQL; the list '
       printf 'runs custom_plans first in the same pipeline, as the server does.\n'
-      printf -- '- POST and PATCH: pgbench sets app.user_id/app.role (set_config, transaction-local) in the same '
-      printf 'pipeline; bodies are a pool of %s (random accounts, products, values), one script copy each.\n' "$POOL_SIZE"
+      printf -- '- POST and PATCH: pgbench runs the as_caller statement of the server (the settings of a '
+      printf 'caller whose token is cached) in the same pipeline; bodies are a pool of %s (random accounts, products, values), one script ' "$POOL_SIZE"
+      printf 'copy each. PATCH deals are 100+ days old: each writes 2 history entries.\n'
     fi
     printf '\nTargets: ratio >= %s, p99 <= %s ms, server CPU <= %s µs/req, RSS <= %s MiB' \
       "$TARGET_RATIO" "$TARGET_P99_MS" "$TARGET_CPU_US" "$TARGET_RSS_MIB"

@@ -84,55 +84,30 @@ LANGUAGE sql STABLE AS $$ SELECT label FROM lookup_items WHERE id = p_id $$;
 
 CREATE FUNCTION opportunity_history_on_update() RETURNS trigger
 LANGUAGE plpgsql AS $$
+DECLARE
+  o jsonb := to_jsonb(OLD); n jsonb := to_jsonb(NEW); f text;
 BEGIN
   IF NOT history_applies(NEW.id, NEW.created_at) THEN RETURN NULL; END IF;
+  -- Plain fields: their JSON is their API form (dates as YYYY-MM-DD).
+  FOREACH f IN ARRAY ARRAY['name', 'close_date', 'next_step', 'probability', 'competitor', 'description',
+                           'win_loss_report', 'external_id'] LOOP
+    IF o->f IS DISTINCT FROM n->f THEN
+      PERFORM history_add(NEW.id, f, o->f, n->f);
+    END IF;
+  END LOOP;
+  -- Lookup references carry their labels as they are at this moment.
+  FOREACH f IN ARRAY ARRAY['status_id', 'forecast_id', 'source_id', 'loss_reason_id'] LOOP
+    IF o->f IS DISTINCT FROM n->f THEN
+      PERFORM history_add(NEW.id, f, o->f, n->f, lookup_label((o->>f)::bigint), lookup_label((n->>f)::bigint));
+    END IF;
+  END LOOP;
   IF NEW.account_id IS DISTINCT FROM OLD.account_id THEN
-    PERFORM history_add(NEW.id, 'account_id', to_jsonb(OLD.account_id), to_jsonb(NEW.account_id),
+    PERFORM history_add(NEW.id, 'account_id', o->'account_id', n->'account_id',
       (SELECT name FROM accounts WHERE id = OLD.account_id), (SELECT name FROM accounts WHERE id = NEW.account_id));
   END IF;
-  IF NEW.name IS DISTINCT FROM OLD.name THEN
-    PERFORM history_add(NEW.id, 'name', to_jsonb(OLD.name), to_jsonb(NEW.name));
-  END IF;
   IF NEW.owner_id IS DISTINCT FROM OLD.owner_id THEN
-    PERFORM history_add(NEW.id, 'owner_id', to_jsonb(OLD.owner_id), to_jsonb(NEW.owner_id),
+    PERFORM history_add(NEW.id, 'owner_id', o->'owner_id', n->'owner_id',
       (SELECT name FROM users WHERE id = OLD.owner_id), (SELECT name FROM users WHERE id = NEW.owner_id));
-  END IF;
-  IF NEW.status_id IS DISTINCT FROM OLD.status_id THEN
-    PERFORM history_add(NEW.id, 'status_id', to_jsonb(OLD.status_id), to_jsonb(NEW.status_id),
-      lookup_label(OLD.status_id), lookup_label(NEW.status_id));
-  END IF;
-  IF NEW.close_date IS DISTINCT FROM OLD.close_date THEN
-    PERFORM history_add(NEW.id, 'close_date', to_jsonb(OLD.close_date::text), to_jsonb(NEW.close_date::text));
-  END IF;
-  IF NEW.next_step IS DISTINCT FROM OLD.next_step THEN
-    PERFORM history_add(NEW.id, 'next_step', to_jsonb(OLD.next_step), to_jsonb(NEW.next_step));
-  END IF;
-  IF NEW.forecast_id IS DISTINCT FROM OLD.forecast_id THEN
-    PERFORM history_add(NEW.id, 'forecast_id', to_jsonb(OLD.forecast_id), to_jsonb(NEW.forecast_id),
-      lookup_label(OLD.forecast_id), lookup_label(NEW.forecast_id));
-  END IF;
-  IF NEW.probability IS DISTINCT FROM OLD.probability THEN
-    PERFORM history_add(NEW.id, 'probability', to_jsonb(OLD.probability), to_jsonb(NEW.probability));
-  END IF;
-  IF NEW.competitor IS DISTINCT FROM OLD.competitor THEN
-    PERFORM history_add(NEW.id, 'competitor', to_jsonb(OLD.competitor), to_jsonb(NEW.competitor));
-  END IF;
-  IF NEW.source_id IS DISTINCT FROM OLD.source_id THEN
-    PERFORM history_add(NEW.id, 'source_id', to_jsonb(OLD.source_id), to_jsonb(NEW.source_id),
-      lookup_label(OLD.source_id), lookup_label(NEW.source_id));
-  END IF;
-  IF NEW.loss_reason_id IS DISTINCT FROM OLD.loss_reason_id THEN
-    PERFORM history_add(NEW.id, 'loss_reason_id', to_jsonb(OLD.loss_reason_id), to_jsonb(NEW.loss_reason_id),
-      lookup_label(OLD.loss_reason_id), lookup_label(NEW.loss_reason_id));
-  END IF;
-  IF NEW.description IS DISTINCT FROM OLD.description THEN
-    PERFORM history_add(NEW.id, 'description', to_jsonb(OLD.description), to_jsonb(NEW.description));
-  END IF;
-  IF NEW.win_loss_report IS DISTINCT FROM OLD.win_loss_report THEN
-    PERFORM history_add(NEW.id, 'win_loss_report', to_jsonb(OLD.win_loss_report), to_jsonb(NEW.win_loss_report));
-  END IF;
-  IF NEW.external_id IS DISTINCT FROM OLD.external_id THEN
-    PERFORM history_add(NEW.id, 'external_id', to_jsonb(OLD.external_id), to_jsonb(NEW.external_id));
   END IF;
   IF NEW.deleted_at IS DISTINCT FROM OLD.deleted_at THEN
     PERFORM history_add(NEW.id, 'deleted_at', to_jsonb(api_ts(OLD.deleted_at)), to_jsonb(api_ts(NEW.deleted_at)));
