@@ -91,7 +91,7 @@ valgrind:
 bench:
 	@scripts/deps.sh bench
 	@$(MAKE) --no-print-directory $(B)/crm-api
-	@bench/run.sh
+	@BIN=$(B)/crm-api bench/run.sh
 
 format:
 	clang-format -i $(SRC) $(wildcard api/*.h api/*/*.h)
