@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "store/auth_cache.h"
+#include "store/totals_folder.h"
 #include "util/alloc.h"
 #include "util/strbuf.h"
 
@@ -85,11 +86,13 @@ bool store_open(const char *database_url, unsigned pool_size)
     pthread_mutex_init(&pool.lock, NULL);
     pthread_cond_init(&pool.available, NULL);
     auth_cache_start(database_url);
+    totals_folder_start(database_url);
     return true;
 }
 
 void store_close(void)
 {
+    totals_folder_stop();
     auth_cache_stop();
     for (unsigned i = 0; i < pool.size; i++)
         if (pool.conns[i].conn)
