@@ -115,13 +115,14 @@ mkdir -p "$RAW"
 # ---------------------------------------------------------------- cleanup
 SERVER_PID=""
 PERF_PID=""
-BG_PID=""
+BG_PIDS=()
 PG_STARTED=""
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
   if [ -n "$PERF_PID" ]; then kill -INT "$PERF_PID" 2>/dev/null || true; fi
-  if [ -n "$BG_PID" ]; then kill -TERM "$BG_PID" 2>/dev/null || true; fi
+  local pid
+  for pid in "${BG_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   stop_server || true
   if [ -n "$PG_STARTED" ]; then
     scripts/pg.sh stop "$PG_DIR" >/dev/null 2>&1 || say "warning: could not stop PostgreSQL in $PG_DIR"
@@ -484,25 +485,60 @@ make_pool() {
 
 # bg_start wrk|pgbench FILE SECONDS OUTFILE: MIXED_CONNS clients of FILE in
 # the background for SECONDS; bg_wait waits for them to end by themselves.
+# wrk: one process of one connection per client (OUTFILE-1.txt, -2...),
+# started 0.5 s apart. The server keeps a connection on the pool thread that
+# accepted it, and a thread busy with a report accepts nothing: clients that
+# connect together tend to share one thread (the other then serves all the
+# fast requests alone), clients that connect apart get one thread each, as
+# independent users do, and then every thread stalls behind a report.
+# pgbench: one process of MIXED_CONNS clients (OUTFILE).
+BG_OUTS=()
 bg_start() {
+  local i
+  BG_PIDS=()
+  BG_OUTS=()
   case "$1" in
     wrk)
-      wrk -t1 -c"$MIXED_CONNS" -d"$3"s --latency --timeout 30s -s "$2" -H "Authorization: Bearer $TOKEN" \
-        "http://127.0.0.1:$API_PORT" >"$4" 2>&1 &
+      for ((i = 1; i <= MIXED_CONNS; i++)); do
+        BG_OUTS+=("${4%.txt}-$i.txt")
+        wrk -t1 -c1 -d"$3"s --latency --timeout 30s -s "$2" -H "Authorization: Bearer $TOKEN" \
+          "http://127.0.0.1:$API_PORT" >"${4%.txt}-$i.txt" 2>&1 &
+        BG_PIDS+=($!)
+        [ "$i" -eq "$MIXED_CONNS" ] || sleep 0.5
+      done
       ;;
     pgbench)
+      BG_OUTS+=("$4")
       "$PG_BIN/pgbench" -M prepared -n -j1 -c"$MIXED_CONNS" -T"$3" "${PGBENCH_DEFS[@]}" -f "$2" \
         "$DATABASE_URL" >"$4" 2>&1 &
+      BG_PIDS+=($!)
       ;;
   esac
-  BG_PID=$!
-  BG_OUT="$4"
 }
 bg_wait() {
-  [ -n "$BG_PID" ] || return 0
-  local pid="$BG_PID"
-  BG_PID=""
-  wait "$pid" || die "the background load failed: $(tail -n 5 "$BG_OUT")"
+  local i
+  for i in "${!BG_PIDS[@]}"; do
+    wait "${BG_PIDS[$i]}" || die "the background load failed: $(tail -n 5 "${BG_OUTS[$i]}")"
+  done
+  BG_PIDS=()
+}
+
+# "tid ticks" of the server's pool threads (MHD-worker), and their shares
+# of the ticks between two such snapshots ("71 %/29 %"; nothing for one
+# thread, or in thread-per-connection mode).
+worker_ticks() {
+  local t
+  for t in /proc/"$1"/task/*; do
+    [ "$(cat "$t/comm" 2>/dev/null)" = MHD-worker ] || continue
+    printf '%s %s\n' "${t##*/}" "$(cpu_ticks "${t##*/}" 2>/dev/null || echo 0)"
+  done
+}
+worker_split() {
+  awk 'NR == FNR { if (NF) before[$1] = $2; next }
+       NF { d = $2 - ($1 in before ? before[$1] : 0); v[++n] = d; total += d }
+       END { if (n < 2 || total <= 0) exit
+             for (i = 1; i <= n; i++) printf "%s%.0f %%", (i > 1 ? "/" : ""), 100 * v[i] / total }' \
+    <(printf '%s\n' "$1") <(printf '%s\n' "$2")
 }
 
 # ---------------------------------------------------------------- wrk
@@ -556,7 +592,8 @@ bench_row() {
   if [ "$WARMUP" -gt 0 ]; then
     run_wrk "$lua" "$WARMUP" "$RAW/wrk-$s-warmup.txt"
   fi
-  local srv0 srv1 pg0 pg1 wrk0 wrk1 m0 m1 q0 q1 e0 e1
+  local srv0 srv1 pg0 pg1 wrk0 wrk1 m0 m1 q0 q1 e0 e1 thr0 thr1 split
+  thr0="$(worker_ticks "$SERVER_PID")"
   pg0="$(pg_ticks_snapshot)"
   children_ticks
   wrk0="$CHILD_TICKS"
@@ -572,14 +609,22 @@ bench_row() {
   children_ticks
   wrk1="$CHILD_TICKS"
   pg1="$(pg_ticks_snapshot)"
+  thr1="$(worker_ticks "$SERVER_PID")"
+  split="$(worker_split "$thr0" "$thr1")"
   local hwm
   hwm="$(vm_hwm_kib "$SERVER_PID")"
   grep -q '^BENCH_JSON ' "$wrk_out" || die "no result line in $wrk_out"
   if [ -n "$BG_LUA" ]; then
     bg_wait
-    bg_note="; beside it $MIXED_CONNS wrk clients of $BG_LUA (whole warm-up and run): $(json_num "$BG_OUT" rps) req/s,"
-    bg_note+=" p50 $(awk -v u="$(json_num "$BG_OUT" p50_us)" 'BEGIN { printf "%.0f", u / 1000 }') ms"
+    local o bg_rps="" bg_p50=""
+    for o in "${BG_OUTS[@]}"; do
+      bg_rps+="${bg_rps:+ + }$(json_num "$o" rps)"
+      bg_p50+="${bg_p50:+, }$(awk -v u="$(json_num "$o" p50_us)" 'BEGIN { printf "%.0f", u / 1000 }')"
+    done
+    bg_note="; beside it $MIXED_CONNS wrk clients of $BG_LUA, one connection each, started 0.5 s apart"
+    bg_note+=" (whole warm-up and run): $bg_rps req/s, p50 $bg_p50 ms"
   fi
+  [ -z "$split" ] || bg_note="; server pool threads' CPU split during wrk $split$bg_note"
 
   local requests rps p50 p99 p999 max errs="" e v
   requests="$(json_num "$wrk_out" requests)"
@@ -601,7 +646,7 @@ bench_row() {
     printf -v "tps$c" '%s' "$(run_pgbench "$pg_script" "$c" "$RAW/pgbench-$s-c$c.txt")"
     if [ -n "$BG_LUA" ]; then
       bg_wait
-      bg_tps+="${bg_tps:+, }$(awk '/^tps = / { printf "%.1f", $3 }' "$BG_OUT") beside -c$c"
+      bg_tps+="${bg_tps:+, }$(awk '/^tps = / { printf "%.1f", $3 }' "${BG_OUTS[0]}") beside -c$c"
     fi
   done
   [ -z "$BG_LUA" ] || bg_note+="; pgbench ran beside $MIXED_CONNS pgbench clients of its SQL (TPS $bg_tps)"
@@ -756,7 +801,9 @@ report() {
       printf '\nNotes:\n'
       printf -- '- Report rows: wrk -c%s (p50 = the time of one report while %s run), no p99 or CPU target. ' \
         "$REPORT_CONNS" "$REPORT_CONNS"
-      printf 'Mixed row: p99 target %s ms.\n' "$TARGET_MIXED_P99_MS"
+      printf 'Mixed row: p99 target %s ms; its %s report clients connect 0.5 s apart, so each holds a server pool ' \
+        "$TARGET_MIXED_P99_MS" "$MIXED_CONNS"
+      printf 'thread in turn, as independent users would.\n'
       printf -- '- pgbench binds no NULL: parameters the server sends as NULL are written NULL in the SQL; the list '
       printf 'runs custom_plans first in the same pipeline, as the server does.\n'
       printf -- '- POST and PATCH: pgbench runs the as_caller statement of the server (the settings of a '
