@@ -138,32 +138,43 @@ BEGIN
   RETURN folded;
 END $$;
 
+-- The first day of the first month lying wholly on or after p_date.
+CREATE FUNCTION opportunity_first_whole_month(p_date date) RETURNS date
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN p_date = opportunity_month(p_date) THEN p_date
+              ELSE (opportunity_month(p_date) + interval '1 month')::date END
+$$;
+
 -- The figures of the live deals closing within [p_from, p_to] (either may
 -- be -infinity/infinity), as rows to be summed per month or coarser: the
--- totals and pending changes of the whole months inside the window, and the
--- deals of the days before its first and after its last whole month.
+-- totals and pending changes of the whole months inside the window
+-- [first whole month, month after p_to), and the deals of the days before
+-- and after those months. The bounds are expressions of the parameters
+-- alone, so each part is one range scan of an index.
 -- A key's rows may sum to no deals (changes not folded yet): callers that
 -- list keys with deals check the sum.
 CREATE FUNCTION opportunity_totals_between(p_from date, p_to date)
 RETURNS TABLE (close_month date, owner_id bigint, status_id bigint, forecast_id bigint, outcome text,
                deals bigint, value numeric, weighted_value numeric)
 LANGUAGE sql STABLE AS $$
-  WITH whole AS (
-    -- [first, after): the months lying wholly inside the window
-    SELECT CASE WHEN p_from = opportunity_month(p_from) THEN p_from
-                ELSE (opportunity_month(p_from) + interval '1 month')::date END AS first,
-           opportunity_month(p_to + 1) AS after
-  )
-  SELECT t.* FROM whole w, opportunity_totals t WHERE t.close_month >= w.first AND t.close_month < w.after
+  SELECT t.* FROM opportunity_totals t
+   WHERE t.close_month >= opportunity_first_whole_month(p_from) AND t.close_month < opportunity_month(p_to + 1)
   UNION ALL
-  SELECT c.* FROM whole w, opportunity_total_changes c WHERE c.close_month >= w.first AND c.close_month < w.after
+  SELECT c.* FROM opportunity_total_changes c
+   WHERE c.close_month >= opportunity_first_whole_month(p_from) AND c.close_month < opportunity_month(p_to + 1)
   UNION ALL
   SELECT opportunity_month(o.close_date), o.owner_id, o.status_id, o.forecast_id, o.outcome, 1, o.value,
          o.weighted_value
-    FROM whole w, opportunities o
+    FROM opportunities o
    WHERE o.deleted_at IS NULL
-     AND ((o.close_date >= p_from AND o.close_date < least(w.first, p_to + 1))
-          OR (o.close_date >= greatest(w.after, w.first) AND o.close_date <= p_to))
+     AND o.close_date >= p_from AND o.close_date < least(opportunity_first_whole_month(p_from), p_to + 1)
+  UNION ALL
+  SELECT opportunity_month(o.close_date), o.owner_id, o.status_id, o.forecast_id, o.outcome, 1, o.value,
+         o.weighted_value
+    FROM opportunities o
+   WHERE o.deleted_at IS NULL
+     AND o.close_date >= greatest(opportunity_month(p_to + 1), opportunity_first_whole_month(p_from))
+     AND o.close_date <= p_to
 $$;
 
 -- Every total that differs from a count of the deals (none, when the
@@ -195,11 +206,16 @@ $$;
 
 ------------------------------------------------------------------------
 -- The readers: the forecast reports (0008) and the dashboard (0009), as
--- before but adding up totals instead of deals.
+-- before but adding up totals instead of deals. All three are plpgsql now,
+-- which keeps each query's plan for the connection (a SQL function with a
+-- SET clause is planned again on every call), and no longer ask for a plan
+-- per call: a plan for any window reads the same totals the same way.
 ------------------------------------------------------------------------
 
 CREATE OR REPLACE FUNCTION forecast_report_result(r forecast_reports, p_from date, p_to date) RETURNS json
-LANGUAGE sql STABLE SET jit = off AS $$
+LANGUAGE plpgsql STABLE SET jit = off AS $$
+BEGIN
+  RETURN (
   WITH s AS (
     SELECT fiscal_year_start_month AS fiscal, currency,
            forecast_report_period_start(p_from, r.group_by, fiscal_year_start_month) AS first_start,
@@ -268,11 +284,11 @@ LANGUAGE sql STABLE SET jit = off AS $$
                                ORDER BY sort_name, sort_position, row_key) FROM rows), '[]'::json),
     'totals', (SELECT json_agg(forecast_report_cell(n, v, w) ORDER BY idx) FROM totals),
     'grand_total', (SELECT forecast_report_cell(sum(n), sum(v), sum(w)) FROM cells))
-  FROM s
-$$;
+  FROM s);
+END $$;
 
 CREATE OR REPLACE FUNCTION api_dashboard_funnel(p_owner_id bigint, p_from date, p_to date) RETURNS json
-LANGUAGE plpgsql STABLE SET plan_cache_mode = force_custom_plan SET jit = off AS $$
+LANGUAGE plpgsql STABLE SET jit = off AS $$
 DECLARE
   errors jsonb := '[]';
   v_filters text;
@@ -315,7 +331,7 @@ BEGIN
 END $$;
 
 CREATE OR REPLACE FUNCTION api_dashboard_sales_grid(p_period text, p_from date, p_to date, p_owner_ids bigint[]) RETURNS json
-LANGUAGE plpgsql STABLE SET plan_cache_mode = force_custom_plan SET jit = off AS $$
+LANGUAGE plpgsql STABLE SET jit = off AS $$
 DECLARE
   s settings;
   errors jsonb := '[]';
