@@ -296,8 +296,8 @@ static bool read_body(struct request *req, const struct _u_request *u_req)
     free(text);
     if (req->body == NULL) {
         char detail[300];
-        snprintf(detail, sizeof detail, "The body is not valid JSON: %s (line %d, column %d).", error.text,
-                 error.line, error.column);
+        snprintf(detail, sizeof detail, "The body is not valid JSON: %s (line %d, column %d).", error.text, error.line,
+                 error.column);
         http_reply_problem(req, PROBLEM_BAD_REQUEST, detail);
         return false;
     }
@@ -456,8 +456,8 @@ int dispatch_request(const struct _u_request *u_req, struct _u_response *u_resp,
         http_reply_problem(&req, PROBLEM_NOT_FOUND, "No such path.");
         goto out;
     }
-    switch (router_match(req.method, segments, segment_count, &req.route, req.path_params, &req.path_param_count,
-                         allow, sizeof allow)) {
+    switch (router_match(req.method, segments, segment_count, &req.route, req.path_params, &req.path_param_count, allow,
+                         sizeof allow)) {
     case ROUTE_NO_PATH:
         http_reply_problem(&req, PROBLEM_NOT_FOUND, "No such path.");
         goto out;

@@ -50,25 +50,28 @@ struct request {
     int path_param_count;
     struct query_param query[HTTP_MAX_QUERY_PARAMS];
     int query_count;
-    struct store_auth auth;      /* token hash + request id for the store */
+    struct store_auth auth; /* token hash + request id for the store */
     char token_hash[65];
-    bool authenticated;          /* the token was checked in the database */
-    json_t *body;                /* parsed JSON body or NULL; owned */
-    int64_t if_match;            /* a version or STORE_IF_MATCH_* (0 can never match) */
+    bool authenticated; /* the token was checked in the database */
+    json_t *body; /* parsed JSON body or NULL; owned */
+    int64_t if_match; /* a version or STORE_IF_MATCH_* (0 can never match) */
     char if_match_list[ETAG_LIST_MAX * 12]; /* "3,7" when If-Match names several versions */
     struct etag_list if_none_match;
     struct store_idempotency idempotency; /* in use when auth.idempotency points here */
-    char *idempotent_body;       /* what a replay answers instead of reply_body (owned), e.g. without a secret */
-    const char *accept;          /* borrowed header or NULL */
+    char *idempotent_body; /* what a replay answers instead of reply_body (owned), e.g. without a secret */
+    const char *accept; /* borrowed header or NULL */
     /* Collected validation errors (422 / 400). */
     struct field_error errors[HTTP_MAX_FIELD_ERRORS];
     int error_count;
     /* The reply, filled by http_reply_* and sent by the dispatcher. */
     int status;
-    char *reply_body;            /* owned */
+    char *reply_body; /* owned */
     size_t reply_length;
     const char *content_type;
-    struct { char *name; char *value; } headers[8];
+    struct {
+        char *name;
+        char *value;
+    } headers[8];
     int header_count;
 };
 

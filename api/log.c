@@ -15,10 +15,14 @@ static bool log_json;
 static const char *level_name(enum log_level level)
 {
     switch (level) {
-    case LOG_ERROR: return "error";
-    case LOG_WARNING: return "warning";
-    case LOG_INFO: return "info";
-    default: return "debug";
+    case LOG_ERROR:
+        return "error";
+    case LOG_WARNING:
+        return "warning";
+    case LOG_INFO:
+        return "info";
+    default:
+        return "debug";
     }
 }
 

@@ -55,7 +55,8 @@ enum route_match router_match(const char *method, char *const *segments, int cou
     for (const struct route *r = routes; r->method; r++) {
         const char *candidate[HTTP_MAX_PATH_PARAMS];
         int n = 0;
-        if (!pattern_matches(r->pattern, segments, count, candidate, &n) || literal_segments(r->pattern) != most_literal)
+        if (!pattern_matches(r->pattern, segments, count, candidate, &n) ||
+            literal_segments(r->pattern) != most_literal)
             continue;
         /* A literal segment beats a parameter: routes are listed literal-first. */
         if (strcmp(r->method, method) == 0 || (strcmp(method, "HEAD") == 0 && strcmp(r->method, "GET") == 0)) {

@@ -7,13 +7,13 @@
 
 enum route_access {
     ACCESS_PUBLIC, /* no token: health, readiness, the OpenAPI document */
-    ACCESS_USER,   /* any active user's token */
-    ACCESS_ADMIN,  /* an admin's token */
+    ACCESS_USER, /* any active user's token */
+    ACCESS_ADMIN, /* an admin's token */
 };
 
 enum route_body {
-    BODY_NONE,  /* a body is refused with 400... unless empty */
-    BODY_JSON,  /* application/json */
+    BODY_NONE, /* a body is refused with 400... unless empty */
+    BODY_JSON, /* application/json */
     BODY_PATCH, /* application/json or application/merge-patch+json */
 };
 
@@ -21,7 +21,7 @@ typedef void (*route_handler)(struct request *req);
 
 struct route {
     const char *method;
-    const char *pattern;      /* segments; ":name" matches one segment */
+    const char *pattern; /* segments; ":name" matches one segment */
     enum route_access access;
     enum route_body body;
     const char *query_params; /* space-separated names accepted in the query string */

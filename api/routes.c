@@ -4,8 +4,8 @@
 #include "router.h"
 
 #define LIST "limit cursor"
-#define OPPORTUNITY_FILTERS                                                                                           \
-    " sort owner_id status_id forecast_id source_id outcome close_from close_to updated_since q external_id"        \
+#define OPPORTUNITY_FILTERS                                                                                            \
+    " sort owner_id status_id forecast_id source_id outcome close_from close_to updated_since q external_id"           \
     " include_deleted"
 
 const struct route routes[] = {
@@ -29,8 +29,8 @@ const struct route routes[] = {
     {"PATCH", "/lookups/:table/:id", ACCESS_ADMIN, BODY_PATCH, "", lookups_patch},
     {"DELETE", "/lookups/:table/:id", ACCESS_ADMIN, BODY_NONE, "", lookups_delete},
 
-    {"GET", "/accounts", ACCESS_USER, BODY_NONE,
-     LIST " q owner_id source_id updated_since external_id include_deleted", accounts_list},
+    {"GET", "/accounts", ACCESS_USER, BODY_NONE, LIST " q owner_id source_id updated_since external_id include_deleted",
+     accounts_list},
     {"POST", "/accounts", ACCESS_USER, BODY_JSON, "", accounts_create},
     {"PUT", "/accounts/by-external-id/:external_id", ACCESS_USER, BODY_JSON, "", accounts_upsert},
     {"GET", "/accounts/:id", ACCESS_USER, BODY_NONE, "", accounts_get},

@@ -71,7 +71,7 @@ int server_run(const struct config *cfg)
         return 1;
     }
     instance.max_post_body_size = ULFIUS_BODY_LIMIT;
-    instance.check_utf8 = 0;                             /* we check, and answer 400 instead of dropping values */
+    instance.check_utf8 = 0; /* we check, and answer 400 instead of dropping values */
     instance.allowed_post_processor = U_POST_PROCESS_NONE; /* bodies are JSON, parsed by us */
     instance.timeout = CONNECTION_TIMEOUT_SECONDS;
     int status = 1;

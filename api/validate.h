@@ -8,18 +8,18 @@
 #include "http.h"
 
 enum field_type {
-    FIELD_TEXT,      /* string, length in characters within [min, max] */
-    FIELD_EMAIL,     /* text that looks like an address */
-    FIELD_ID,        /* positive integer */
-    FIELD_INTEGER,   /* integer within [min, max] */
+    FIELD_TEXT, /* string, length in characters within [min, max] */
+    FIELD_EMAIL, /* text that looks like an address */
+    FIELD_ID, /* positive integer */
+    FIELD_INTEGER, /* integer within [min, max] */
     FIELD_BOOLEAN,
-    FIELD_MONEY,     /* decimal string or number, <= 2 fraction digits, [0, 1e9]; normalised to a string */
-    FIELD_CHOICE,    /* one of the strings in choices */
-    FIELD_DATE,      /* "YYYY-MM-DD" */
+    FIELD_MONEY, /* decimal string or number, <= 2 fraction digits, [0, 1e9]; normalised to a string */
+    FIELD_CHOICE, /* one of the strings in choices */
+    FIELD_DATE, /* "YYYY-MM-DD" */
     FIELD_TIMESTAMP, /* RFC 3339 */
-    FIELD_QUANTITY,  /* number > 0 and <= 1e6, <= 3 fraction digits; normalised to a decimal string */
-    FIELD_CURRENCY,  /* an ISO 4217 code in use */
-    FIELD_OBJECTS,   /* array (at most max) of objects checked against `items` */
+    FIELD_QUANTITY, /* number > 0 and <= 1e6, <= 3 fraction digits; normalised to a decimal string */
+    FIELD_CURRENCY, /* an ISO 4217 code in use */
+    FIELD_OBJECTS, /* array (at most max) of objects checked against `items` */
     FIELD_READ_ONLY, /* present in representations, refused in input */
 };
 
@@ -28,7 +28,7 @@ struct field_spec {
     enum field_type type;
     long min, max;
     bool nullable;
-    bool required;              /* on create and replace */
+    bool required; /* on create and replace */
     const char *const *choices; /* FIELD_CHOICE, NULL-terminated */
     const struct field_spec *items; /* FIELD_OBJECTS: the fields of each element */
 };

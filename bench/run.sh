@@ -23,7 +23,8 @@
 #   `profile` pass it on), SETUP_SQL (a psql file run after the data is
 #   generated, before the server starts: for what-if experiments such as a
 #   changed SQL function; the report names it), MODES_ORDER (`modes` runs
-#   thread-per-connection first; default-first swaps them).
+#   thread-per-connection first; default-first swaps them), ONLY (a bash
+#   regex: `rows` runs only the rows whose names match it, e.g. 'forecast').
 # Output: the table on stdout and in bench/out/results.md (results-modes.md
 # for `modes`, -whatif added with SETUP_SQL); raw wrk/pgbench/perf output, the expanded pgbench scripts and
 # the server's access log in bench/out/MODE/. Everything started here is
@@ -51,6 +52,7 @@ OWNERS="${OWNERS:-20}"
 SCALE_OPPS="${SCALE_OPPS:-1000000}"
 REPORT_CONNS="${REPORT_CONNS:-2}"
 MIXED_CONNS="${MIXED_CONNS:-2}"
+ONLY="${ONLY:-}"
 DURATION="${DURATION:-20}"
 WARMUP="${WARMUP:-5}"
 CONNS="${CONNS:-32}"
@@ -78,6 +80,7 @@ TARGET_HISTORY_PCT=10       # POST throughput lost to the history triggers
 TARGET_TOTALS_PCT=10        # POST and PATCH throughput lost to the monthly totals' triggers
 POOL_BODY=""
 POOL_SIZE=64
+PGBENCH_CLIENTS="4 8"       # pgbench -c of the baseline (the best counts); reports: as many as wrk
 BG_LUA=""
 BG_SQL=""
 
@@ -373,11 +376,10 @@ c_statement_sql() {
       }
       return out
     }
-    BEGIN { key = "{\"" name "\"," }
+    BEGIN { key = "[{][ \t]*\"" name "\"[ \t]*," }
     !found {
-      i = index($0, key)
-      if (i == 0) next
-      rest = substr($0, i + length(key))
+      if (!match($0, key)) next
+      rest = substr($0, RSTART + RLENGTH)
       if (rest !~ /^[ \t]*("|$)/) next
       found = 1
       $0 = rest
@@ -544,10 +546,45 @@ worker_split() {
 }
 
 # ---------------------------------------------------------------- wrk
-run_wrk() { # run_wrk LUA SECONDS OUTFILE
-  wrk -t"$WRK_THREADS" -c"$CONNS" -d"$2"s --latency --timeout 10s -s "$1" \
-    -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$API_PORT" >"$3" 2>&1 ||
-    die "wrk failed: $(tail -n 5 "$3")"
+# run_wrk LUA SECONDS OUTFILE. With WRK_STAGGER=1: CONNS wrk processes of
+# one connection each, started 0.5 s apart (OUTFILE-1.txt, -2...), as
+# independent users connect: connections opened together tend to land on
+# one server pool thread, which then serves them in turn while the other
+# idles. OUTFILE then gets one combined result line: requests and req/s
+# summed, p50/p90/mean the mean of the clients', p99/p99.9/max the worst.
+run_wrk() {
+  if [ "${WRK_STAGGER:-}" != 1 ]; then
+    wrk -t"$WRK_THREADS" -c"$CONNS" -d"$2"s --latency --timeout 10s -s "$1" \
+      -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$API_PORT" >"$3" 2>&1 ||
+      die "wrk failed: $(tail -n 5 "$3")"
+    return
+  fi
+  local i pids=() outs=()
+  for ((i = 1; i <= CONNS; i++)); do
+    outs+=("${3%.txt}-$i.txt")
+    wrk -t1 -c1 -d"$2"s --latency --timeout 10s -s "$1" -H "Authorization: Bearer $TOKEN" \
+      "http://127.0.0.1:$API_PORT" >"${3%.txt}-$i.txt" 2>&1 &
+    pids+=($!)
+    [ "$i" -eq "$CONNS" ] || sleep 0.5
+  done
+  for i in "${!pids[@]}"; do
+    wait "${pids[$i]}" || die "wrk failed: $(tail -n 5 "${outs[$i]}")"
+  done
+  awk 'function num(k,   v) { v = $0; if (!match(v, "\"" k "\":[0-9.eE+-]+")) return 0
+                               v = substr(v, RSTART + length(k) + 3, RLENGTH - length(k) - 3); return v + 0 }
+       /^BENCH_JSON / { n++; req += num("requests"); rps += num("rps"); bytes += num("bytes")
+                        if (num("duration_us") > dur) dur = num("duration_us")
+                        p50 += num("p50_us"); p90 += num("p90_us"); mean += num("mean_us")
+                        if (num("p99_us") > p99) p99 = num("p99_us"); if (num("p999_us") > p999) p999 = num("p999_us")
+                        if (num("max_us") > mx) mx = num("max_us")
+                        split("connect read write status timeout", e, " ")
+                        for (i in e) err[e[i]] += num("err_" e[i]) }
+       END { if (n == 0) exit 1
+             printf "BENCH_JSON {\"requests\":%d,\"duration_us\":%d,\"bytes\":%d,\"rps\":%.2f,\"p50_us\":%d,", req, dur, bytes, rps, p50 / n
+             printf "\"p90_us\":%d,\"p99_us\":%d,\"p999_us\":%d,\"max_us\":%d,\"mean_us\":%.1f,", p90 / n, p99, p999, mx, mean / n
+             printf "\"err_connect\":%d,\"err_read\":%d,\"err_write\":%d,\"err_status\":%d,\"err_timeout\":%d}\n", \
+               err["connect"], err["read"], err["write"], err["status"], err["timeout"] }' "${outs[@]}" >"$3" ||
+    die "no result line in ${outs[*]}"
 }
 
 json_num() { sed -n "s/^BENCH_JSON .*\"$2\":\([0-9.eE+-]*\).*/\1/p" "$1"; }
@@ -561,6 +598,11 @@ ROWS=()
 DETAILS=()
 MISSED=()
 
+# only_wanted NAME: whether the row NAME runs (every row, or those ONLY matches).
+only_wanted() {
+  [ -z "$ONLY" ] || [[ "$1" =~ $ONLY ]]
+}
+
 # bench_row NAME LUA_SCRIPT PGBENCH_SQL_FILE [PIPELINE_SQL_FILE]: warm-up,
 # measured wrk run (CPU of the server, PostgreSQL, wrk and the machine, and
 # the server's RSS around it), then pgbench -c4 and -c8 on the same SQL; the higher TPS is the
@@ -568,6 +610,7 @@ MISSED=()
 # (auth + data), also run -c4 and -c8 and shown in the details only.
 bench_row() {
   local name="$1" lua="$2" template="$3" pipeline_template="${4:-}" s
+  only_wanted "$name" || return 0
   s="$(slug "$name")"
   local script="$RAW/pgbench-$s.sql" wrk_out="$RAW/wrk-$s.txt" pipeline_script=""
   [ -f "$lua" ] || die "no wrk script $lua"
@@ -641,11 +684,14 @@ bench_row() {
   done
   [ "$requests" -gt 0 ] || die "wrk completed no request (see $wrk_out)"
 
-  local tps4 tps8 c bg_tps=""
-  for c in 4 8; do
+  # pgbench at each client count of PGBENCH_CLIENTS; the baseline is the best.
+  local c t bg_tps="" tps_list="" base=0 base_c=""
+  for c in $PGBENCH_CLIENTS; do
     wait_idle
     [ -z "$BG_LUA" ] || bg_start pgbench "$bg_script" $((DURATION + 3)) "$RAW/pgbench-$s-background-c$c.txt"
-    printf -v "tps$c" '%s' "$(run_pgbench "$pg_script" "$c" "$RAW/pgbench-$s-c$c.txt")"
+    t="$(run_pgbench "$pg_script" "$c" "$RAW/pgbench-$s-c$c.txt")"
+    tps_list+="${tps_list:+, }-c$c $(printf '%.0f' "$t")"
+    if awk -v a="$t" -v b="$base" 'BEGIN { exit !(a > b) }'; then base="$t" base_c="c$c"; fi
     if [ -n "$BG_LUA" ]; then
       bg_wait
       bg_tps+="${bg_tps:+, }$(awk '/^tps = / { printf "%.1f", $3 }' "${BG_OUTS[0]}") beside -c$c"
@@ -662,7 +708,8 @@ bench_row() {
 
   # One awk computes the row, the detail line and the missed targets.
   local lines
-  lines="$(awk -v name="$name" -v rps="$rps" -v t4="$tps4" -v t8="$tps8" -v p50="$p50" -v p99="$p99" \
+  lines="$(awk -v name="$name" -v rps="$rps" -v base="$base" -v c="$base_c" -v tps_list="$tps_list" \
+    -v p50="$p50" -v p99="$p99" \
     -v p999="$p999" -v max="$max" -v n="$requests" -v hwm="$hwm" -v errs="$errs" -v hz="$CLK_TCK" \
     -v srv=$((srv1 - srv0)) -v pg="$(pg_ticks_between "$pg0" "$pg1")" -v wrk=$((wrk1 - wrk0)) \
     -v machine=$((m1 - m0)) -v irq=$((q1 - q0)) -v pt4="$ptps4" -v pt8="$ptps8" -v cores="$(nproc)" \
@@ -671,7 +718,6 @@ bench_row() {
     -v t50="$TARGET_P50_MS" '
     function us(ticks) { return ticks * 1e6 / hz / n }
     BEGIN {
-      base = t4 > t8 ? t4 : t8; c = t4 > t8 ? "c4" : "c8"
       ratio = rps / base; cpu = us(srv); rss = hwm / 1024
       others = machine - irq - srv - pg - wrk; if (others < 0) others = 0
       pbase = pt4 > pt8 ? pt4 : pt8
@@ -679,10 +725,10 @@ bench_row() {
         name, errs == "" ? "" : " (wrk errors:" errs ")", rps, base, c, ratio, p50 / 1000, p99 / 1000, cpu, rss
       pipe = pbase > 0 ? sprintf("; pgbench on the whole pipeline the server sends (auth + data) -c4 %.0f, " \
         "-c8 %.0f TPS (API ÷ that: %.2f)", pt4, pt8, rps / pbase) : ""
-      printf "DETAIL- %s: %d requests in %d s (wrk -c%d); p99.9 %.2f ms, max %.2f ms; pgbench TPS -c4 %.0f, " \
-        "-c8 %.0f%s; CPU per request during wrk: server %.1f µs, PostgreSQL %.1f µs, wrk %.1f µs, " \
+      printf "DETAIL- %s: %d requests in %d s (wrk -c%d); p99.9 %.2f ms, max %.2f ms; pgbench TPS %s%s; " \
+        "CPU per request during wrk: server %.1f µs, PostgreSQL %.1f µs, wrk %.1f µs, " \
         "interrupts %.1f µs, other processes %.1f µs (machine %.0f %% busy)%s%s\n",
-        name, n, secs, conns, p999 / 1000, max / 1000, t4, t8, pipe, cpu, us(pg), us(wrk), us(irq), us(others),
+        name, n, secs, conns, p999 / 1000, max / 1000, tps_list, pipe, cpu, us(pg), us(wrk), us(irq), us(others),
         100 * machine / (hz * (e1 - e0) * cores), bg, errs == "" ? "" : "; wrk errors:" errs
       if (errs != "") printf "MISS%s: wrk errors:%s\n", name, errs
       if (tr != "" && ratio < tr) printf "MISS%s: ratio %.2f < %s\n", name, ratio, tr
@@ -711,6 +757,7 @@ bench_row() {
 # off are missing from them).
 trigger_cost_rows() {
   local label="$1" what="$2" target="$3" sql="$4" body="$5" c state round half=$(((DURATION + 1) / 2)) t trigger
+  only_wanted "$label, $what triggers" || return 0
   shift 5
   local tag="${what// /_}" alter
   local script="$RAW/pgbench-$(basename "$sql" .sql)-$tag.sql"
@@ -767,12 +814,15 @@ rows_all() {
   bench_row "GET /opportunities/{id}" bench/get_opportunity.lua bench/sql/opportunity_get.sql
   bench_row "GET /opportunities?owner_id=…&sort=close_date&limit=50" bench/list_opportunities.lua \
     bench/sql/opportunity_list_close_date.sql
-  CONNS="$REPORT_CONNS" TARGET_P50_MS="$TARGET_REPORT_P50_MS" TARGET_RATIO="$TARGET_REPORT_RATIO" TARGET_P99_MS="" TARGET_CPU_US="" \
+  CONNS="$REPORT_CONNS" WRK_STAGGER=1 PGBENCH_CLIENTS="$REPORT_CONNS" TARGET_P50_MS="$TARGET_REPORT_P50_MS" \
+    TARGET_RATIO="$TARGET_REPORT_RATIO" TARGET_P99_MS="" TARGET_CPU_US="" \
     bench_row "GET /reports/forecast?period=next_12_months&group_by=month&split_by=owner" \
     bench/forecast_report.lua bench/sql/forecast_report.sql
-  CONNS="$REPORT_CONNS" TARGET_P50_MS="$TARGET_REPORT_P50_MS" TARGET_RATIO="$TARGET_REPORT_RATIO" TARGET_P99_MS="" TARGET_CPU_US="" \
+  CONNS="$REPORT_CONNS" WRK_STAGGER=1 PGBENCH_CLIENTS="$REPORT_CONNS" TARGET_P50_MS="$TARGET_REPORT_P50_MS" \
+    TARGET_RATIO="$TARGET_REPORT_RATIO" TARGET_P99_MS="" TARGET_CPU_US="" \
     bench_row "GET /dashboard/funnel" bench/dashboard_funnel.lua bench/sql/dashboard_funnel.sql
-  CONNS="$REPORT_CONNS" TARGET_P50_MS="$TARGET_REPORT_P50_MS" TARGET_RATIO="$TARGET_REPORT_RATIO" TARGET_P99_MS="" TARGET_CPU_US="" \
+  CONNS="$REPORT_CONNS" WRK_STAGGER=1 PGBENCH_CLIENTS="$REPORT_CONNS" TARGET_P50_MS="$TARGET_REPORT_P50_MS" \
+    TARGET_RATIO="$TARGET_REPORT_RATIO" TARGET_P99_MS="" TARGET_CPU_US="" \
     bench_row "GET /dashboard/sales-grid?period=month" bench/dashboard_sales_grid.lua \
     bench/sql/dashboard_sales_grid.sql
   TARGET_P99_MS="$TARGET_MIXED_P99_MS" BG_LUA=bench/forecast_report.lua BG_SQL=bench/sql/forecast_report.sql \
@@ -814,8 +864,11 @@ report() {
     for d in "${DETAILS[@]}"; do printf '%s\n' "$d"; done
     if [ -n "$GEN_SECONDS" ]; then
       printf '\nNotes:\n'
-      printf -- '- Report rows: wrk -c%s (p50 = the time of one report while %s run), no p99 or CPU target. ' \
+      printf -- '- Report rows: %s wrk clients of one connection each, started 0.5 s apart (p50 = the time of one ' \
+        "$REPORT_CONNS"
+      printf 'report while %s run; the mean of the clients'"'"' p50), beside pgbench -c%s (the same concurrency); ' \
         "$REPORT_CONNS" "$REPORT_CONNS"
+      printf 'no p99 or CPU target. ' 
       printf 'Mixed row: p99 target %s ms; its %s report clients connect 0.5 s apart, so each holds a server pool ' \
         "$TARGET_MIXED_P99_MS" "$MIXED_CONNS"
       printf 'thread in turn, as independent users would.\n'

@@ -8,7 +8,10 @@
 #include "util/text.h"
 #include "validate.h"
 
-#define READ_ONLY(name) {name, FIELD_READ_ONLY, 0, 0, false, false, NULL}
+#define READ_ONLY(name)                                                                                                \
+    {                                                                                                                  \
+        name, FIELD_READ_ONLY, 0, 0, false, false, NULL                                                                \
+    }
 
 static const struct field_spec account_fields[] = {
     {"name", FIELD_TEXT, 1, 200, false, true, NULL},

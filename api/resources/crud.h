@@ -8,8 +8,8 @@
 #include "validate.h"
 
 struct resource_kind {
-    const char *name;      /* "account": for messages */
-    const char *location;  /* "/accounts": where new ones live */
+    const char *name; /* "account": for messages */
+    const char *location; /* "/accounts": where new ones live */
     const struct field_spec *create_fields, *patch_fields, *replace_fields;
     /* Validation beyond the field specs, or NULL for validate_body alone. */
     bool (*validate)(struct request *req, const struct field_spec *fields, enum validate_mode mode);

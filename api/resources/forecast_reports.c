@@ -14,18 +14,21 @@
 #include "util/text.h"
 #include "validate.h"
 
-#define READ_ONLY(name) {name, FIELD_READ_ONLY, 0, 0, false, false, NULL, NULL}
-#define REPORT_FIELDS(name_required)                                                                                  \
-    {"name", FIELD_TEXT, 1, 200, false, name_required, NULL, NULL},                                                  \
-        {"shared", FIELD_BOOLEAN, 0, 0, false, false, NULL, NULL},                                                   \
-        {"from", FIELD_DATE, 0, 0, true, false, NULL, NULL}, {"to", FIELD_DATE, 0, 0, true, false, NULL, NULL},      \
-        {"period", FIELD_CHOICE, 0, 0, true, false, forecast_periods, NULL},                                         \
-        {"group_by", FIELD_CHOICE, 0, 0, false, false, forecast_group_bys, NULL},                                    \
-        {"split_by", FIELD_CHOICE, 0, 0, false, false, forecast_split_bys, NULL}, READ_ONLY("id"),                   \
-        READ_ONLY("owner_id"), READ_ONLY("results_url"), READ_ONLY("created_at"), READ_ONLY("updated_at"),           \
-        READ_ONLY("version"),                                                                                         \
-    {                                                                                                                 \
-        NULL, FIELD_TEXT, 0, 0, false, false, NULL, NULL                                                              \
+#define READ_ONLY(name)                                                                                                \
+    {                                                                                                                  \
+        name, FIELD_READ_ONLY, 0, 0, false, false, NULL, NULL                                                          \
+    }
+#define REPORT_FIELDS(name_required)                                                                                   \
+    {"name", FIELD_TEXT, 1, 200, false, name_required, NULL, NULL},                                                    \
+        {"shared", FIELD_BOOLEAN, 0, 0, false, false, NULL, NULL},                                                     \
+        {"from", FIELD_DATE, 0, 0, true, false, NULL, NULL}, {"to", FIELD_DATE, 0, 0, true, false, NULL, NULL},        \
+        {"period", FIELD_CHOICE, 0, 0, true, false, forecast_periods, NULL},                                           \
+        {"group_by", FIELD_CHOICE, 0, 0, false, false, forecast_group_bys, NULL},                                      \
+        {"split_by", FIELD_CHOICE, 0, 0, false, false, forecast_split_bys, NULL}, READ_ONLY("id"),                     \
+        READ_ONLY("owner_id"), READ_ONLY("results_url"), READ_ONLY("created_at"), READ_ONLY("updated_at"),             \
+        READ_ONLY("version"),                                                                                          \
+    {                                                                                                                  \
+        NULL, FIELD_TEXT, 0, 0, false, false, NULL, NULL                                                               \
     }
 
 static const struct field_spec report_create_fields[] = {REPORT_FIELDS(true)};
@@ -52,8 +55,8 @@ static void check_list(struct request *req, const char *name, const json_t *valu
         return;
     }
     if (!json_is_array(value)) {
-        http_field_error(req, name, outcomes ? "must be an array of outcomes (open, won, lost)"
-                                             : "must be an array of ids");
+        http_field_error(req, name,
+                         outcomes ? "must be an array of outcomes (open, won, lost)" : "must be an array of ids");
         return;
     }
     if (json_array_size(value) > FORECAST_MAX_LIST) {
@@ -72,8 +75,8 @@ static void check_list(struct request *req, const char *name, const json_t *valu
         bool ok = outcomes ? json_is_string(item) && is_choice(forecast_outcomes, json_string_value(item))
                            : json_is_integer(item) && json_integer_value(item) > 0;
         if (!ok) {
-            http_field_error(req, field, outcomes ? "must be one of: open, won, lost"
-                                                  : "must be a positive whole number (an id)");
+            http_field_error(req, field,
+                             outcomes ? "must be one of: open, won, lost" : "must be a positive whole number (an id)");
             continue;
         }
         for (size_t j = 0; j < i; j++)

@@ -8,14 +8,19 @@
 #include "util/text.h"
 #include "validate.h"
 
-#define COMMON_FIELDS(required_label)                                                                                 \
-    {"label", FIELD_TEXT, 1, 100, false, required_label, NULL},                                                       \
-        {"position", FIELD_INTEGER, -1000000, 1000000, false, false, NULL},                                          \
-        {"active", FIELD_BOOLEAN, 0, 0, false, false, NULL}, {"is_default", FIELD_BOOLEAN, 0, 0, false, false, NULL}, \
-        {"id", FIELD_READ_ONLY, 0, 0, false, false, NULL}, {"created_at", FIELD_READ_ONLY, 0, 0, false, false, NULL}, \
-        {"updated_at", FIELD_READ_ONLY, 0, 0, false, false, NULL},                                                    \
-        {"version", FIELD_READ_ONLY, 0, 0, false, false, NULL}
-#define END_FIELDS {NULL, FIELD_TEXT, 0, 0, false, false, NULL}
+#define COMMON_FIELDS(required_label)                                                                                  \
+    {"label", FIELD_TEXT, 1, 100, false, required_label, NULL},                                                        \
+        {"position", FIELD_INTEGER, -1000000, 1000000, false, false, NULL},                                            \
+        {"active", FIELD_BOOLEAN, 0, 0, false, false, NULL}, {"is_default", FIELD_BOOLEAN, 0, 0, false, false, NULL},  \
+        {"id", FIELD_READ_ONLY, 0, 0, false, false, NULL}, {"created_at", FIELD_READ_ONLY, 0, 0, false, false, NULL},  \
+        {"updated_at", FIELD_READ_ONLY, 0, 0, false, false, NULL},                                                     \
+    {                                                                                                                  \
+        "version", FIELD_READ_ONLY, 0, 0, false, false, NULL                                                           \
+    }
+#define END_FIELDS                                                                                                     \
+    {                                                                                                                  \
+        NULL, FIELD_TEXT, 0, 0, false, false, NULL                                                                     \
+    }
 
 static const struct field_spec status_fields[] = {
     COMMON_FIELDS(true), {"probability", FIELD_INTEGER, 0, 100, true, false, NULL}, END_FIELDS};
@@ -59,8 +64,8 @@ void lookups_tables(struct request *req)
         json_t *extras = json_array();
         if (tables[i].extra)
             json_array_append_new(extras, json_string(tables[i].extra));
-        json_array_append_new(data, json_pack("{s:s, s:s, s:o}", "name", tables[i].name, "items_url", url,
-                                              "extra_fields", extras));
+        json_array_append_new(
+            data, json_pack("{s:s, s:s, s:o}", "name", tables[i].name, "items_url", url, "extra_fields", extras));
     }
     json_t *doc = json_pack("{s:o, s:n}", "data", data, "next_cursor");
     char *text = json_dumps(doc, JSON_COMPACT);

@@ -11,20 +11,23 @@
 #include "util/text.h"
 #include "validate.h"
 
-#define READ_ONLY(name) {name, FIELD_READ_ONLY, 0, 0, false, false, NULL, NULL}
-#define OPPORTUNITY_FIELDS                                                                                            \
-    {"name", FIELD_TEXT, 1, 200, false, false, NULL, NULL}, {"owner_id", FIELD_ID, 0, 0, false, false, NULL, NULL},  \
-        {"status_id", FIELD_ID, 0, 0, false, false, NULL, NULL},                                                     \
-        {"close_date", FIELD_DATE, 0, 0, false, false, NULL, NULL},                                                  \
-        {"next_step", FIELD_TEXT, 0, 500, true, false, NULL, NULL},                                                  \
-        {"forecast_id", FIELD_ID, 0, 0, false, false, NULL, NULL},                                                   \
-        {"probability", FIELD_INTEGER, 0, 100, false, false, NULL, NULL},                                            \
-        {"competitor", FIELD_TEXT, 0, 200, true, false, NULL, NULL},                                                 \
-        {"source_id", FIELD_ID, 0, 0, true, false, NULL, NULL},                                                      \
-        {"loss_reason_id", FIELD_ID, 0, 0, true, false, NULL, NULL},                                                 \
-        {"description", FIELD_TEXT, 0, 10000, true, false, NULL, NULL},                                              \
-        {"win_loss_report", FIELD_TEXT, 0, 10000, true, false, NULL, NULL}, READ_ONLY("id"), READ_ONLY("value"),     \
-        READ_ONLY("weighted_value"), READ_ONLY("outcome"), READ_ONLY("created_by"), READ_ONLY("updated_at"),         \
+#define READ_ONLY(name)                                                                                                \
+    {                                                                                                                  \
+        name, FIELD_READ_ONLY, 0, 0, false, false, NULL, NULL                                                          \
+    }
+#define OPPORTUNITY_FIELDS                                                                                             \
+    {"name", FIELD_TEXT, 1, 200, false, false, NULL, NULL}, {"owner_id", FIELD_ID, 0, 0, false, false, NULL, NULL},    \
+        {"status_id", FIELD_ID, 0, 0, false, false, NULL, NULL},                                                       \
+        {"close_date", FIELD_DATE, 0, 0, false, false, NULL, NULL},                                                    \
+        {"next_step", FIELD_TEXT, 0, 500, true, false, NULL, NULL},                                                    \
+        {"forecast_id", FIELD_ID, 0, 0, false, false, NULL, NULL},                                                     \
+        {"probability", FIELD_INTEGER, 0, 100, false, false, NULL, NULL},                                              \
+        {"competitor", FIELD_TEXT, 0, 200, true, false, NULL, NULL},                                                   \
+        {"source_id", FIELD_ID, 0, 0, true, false, NULL, NULL},                                                        \
+        {"loss_reason_id", FIELD_ID, 0, 0, true, false, NULL, NULL},                                                   \
+        {"description", FIELD_TEXT, 0, 10000, true, false, NULL, NULL},                                                \
+        {"win_loss_report", FIELD_TEXT, 0, 10000, true, false, NULL, NULL}, READ_ONLY("id"), READ_ONLY("value"),       \
+        READ_ONLY("weighted_value"), READ_ONLY("outcome"), READ_ONLY("created_by"), READ_ONLY("updated_at"),           \
         READ_ONLY("version"), READ_ONLY("deleted_at")
 
 #define MAX_LINES 1000
@@ -58,8 +61,12 @@ static const struct field_spec opportunity_replace_fields[] = {
 };
 
 static const char *const sort_names[SORT_COUNT] = {
-    [SORT_ID] = "id",           [SORT_CLOSE_DATE] = "close_date", [SORT_UPDATED_AT] = "updated_at",
-    [SORT_CREATED_AT] = "created_at", [SORT_NAME] = "name",       [SORT_VALUE] = "value",
+    [SORT_ID] = "id",
+    [SORT_CLOSE_DATE] = "close_date",
+    [SORT_UPDATED_AT] = "updated_at",
+    [SORT_CREATED_AT] = "created_at",
+    [SORT_NAME] = "name",
+    [SORT_VALUE] = "value",
 };
 
 static bool parse_sort(struct request *req, struct opportunity_filter *f)
@@ -109,17 +116,26 @@ static bool decode_cursor(struct request *req, struct opportunity_filter *f, cha
     bool ok = json_array_size(key) == 2 && text && json_is_integer(id) && json_integer_value(id) > 0;
     if (ok) {
         switch (f->sort) {
-        case SORT_CLOSE_DATE: ok = http_valid_date(text); break;
+        case SORT_CLOSE_DATE:
+            ok = http_valid_date(text);
+            break;
         case SORT_UPDATED_AT:
-        case SORT_CREATED_AT: ok = http_valid_timestamp(text); break;
-        case SORT_VALUE: ok = valid_money_text(text); break;
-        case SORT_NAME: ok = utf8_length(text) <= 200; break;
+        case SORT_CREATED_AT:
+            ok = http_valid_timestamp(text);
+            break;
+        case SORT_VALUE:
+            ok = valid_money_text(text);
+            break;
+        case SORT_NAME:
+            ok = utf8_length(text) <= 200;
+            break;
         case SORT_ID: {
             int64_t n;
             ok = parse_id(text, &n);
             break;
         }
-        default: ok = false;
+        default:
+            ok = false;
         }
     }
     if (ok) {
@@ -142,7 +158,7 @@ static void list(struct request *req, const char *account_id)
 {
     struct opportunity_filter f = {0};
     struct id_param ids[] = {
-        {"account_id", &f.account_id, ""}, {"owner_id", &f.owner_id, ""},   {"status_id", &f.status_id, ""},
+        {"account_id", &f.account_id, ""},   {"owner_id", &f.owner_id, ""},   {"status_id", &f.status_id, ""},
         {"forecast_id", &f.forecast_id, ""}, {"source_id", &f.source_id, ""},
     };
     bool ok = http_query_limit(req, &f.limit) & parse_sort(req, &f) &
@@ -160,7 +176,8 @@ static void list(struct request *req, const char *account_id)
         }
     }
     f.outcome = http_query(req, "outcome");
-    if (f.outcome && strcmp(f.outcome, "open") != 0 && strcmp(f.outcome, "won") != 0 && strcmp(f.outcome, "lost") != 0) {
+    if (f.outcome && strcmp(f.outcome, "open") != 0 && strcmp(f.outcome, "won") != 0 &&
+        strcmp(f.outcome, "lost") != 0) {
         http_field_error(req, "outcome", "must be open, won or lost");
         ok = false;
     }

@@ -1,21 +1,21 @@
 #include "store/accounts.h"
 
-
 #include "store/db.h"
 
 const struct db_statement account_statements[] = {
-    {"account_list",
-     "SELECT account_json(a)::text, a.id::text FROM accounts a "
-     "WHERE ($1::bigint IS NULL OR a.id > $1) "
-     "AND ($2::boolean OR a.deleted_at IS NULL) "
-     "AND ($3::text IS NULL OR a.name ILIKE '%' || replace(replace(replace($3, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%') "
-     "AND ($4::bigint IS NULL OR a.owner_id = $4) "
-     "AND ($5::bigint IS NULL OR a.source_id = $5) "
-     "AND ($6::timestamptz IS NULL OR a.updated_at >= $6) "
-     "AND ($7::text IS NULL OR a.external_id = $7) "
-     "ORDER BY a.id LIMIT $8::int + 1"},
+    {"account_list", "SELECT account_json(a)::text, a.id::text FROM accounts a "
+                     "WHERE ($1::bigint IS NULL OR a.id > $1) "
+                     "AND ($2::boolean OR a.deleted_at IS NULL) "
+                     "AND ($3::text IS NULL OR a.name ILIKE '%' || replace(replace(replace($3, '\\', '\\\\'), '%', "
+                     "'\\%'), '_', '\\_') || '%') "
+                     "AND ($4::bigint IS NULL OR a.owner_id = $4) "
+                     "AND ($5::bigint IS NULL OR a.source_id = $5) "
+                     "AND ($6::timestamptz IS NULL OR a.updated_at >= $6) "
+                     "AND ($7::text IS NULL OR a.external_id = $7) "
+                     "ORDER BY a.id LIMIT $8::int + 1"},
     {"account_check", "SELECT api_account_check($1::jsonb, $2)"},
-    {"account_get", "SELECT account_json(a)::text, a.version, a.id FROM accounts a WHERE a.id = $1 AND a.deleted_at IS NULL"},
+    {"account_get",
+     "SELECT account_json(a)::text, a.version, a.id FROM accounts a WHERE a.id = $1 AND a.deleted_at IS NULL"},
     {"account_create", "SELECT body::text, version, id FROM api_account_create($1::jsonb)"},
     {"account_patch", "SELECT body::text, version, id FROM api_account_patch($1, $2::jsonb, $3)"},
     {"account_upsert", "SELECT body::text, version, id, created FROM api_account_upsert($1, $2::jsonb, $3)"},

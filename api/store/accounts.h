@@ -6,13 +6,13 @@
 #include "store/store.h"
 
 struct account_filter {
-    const char *q;             /* name contains, ignoring case */
-    const char *owner_id;      /* decimal id text or NULL */
+    const char *q; /* name contains, ignoring case */
+    const char *owner_id; /* decimal id text or NULL */
     const char *source_id;
     const char *updated_since; /* RFC 3339 */
     const char *external_id;
     bool include_deleted;
-    const char *after;         /* cursor key: the last id seen */
+    const char *after; /* cursor key: the last id seen */
     int limit;
 };
 

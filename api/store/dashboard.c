@@ -16,8 +16,7 @@ enum store_status store_dashboard_funnel(const struct store_auth *auth, const st
 }
 
 enum store_status store_dashboard_sales_grid(const struct store_auth *auth,
-                                             const struct dashboard_sales_grid_query *query,
-                                             struct store_result *res)
+                                             const struct dashboard_sales_grid_query *query, struct store_result *res)
 {
     struct db_query q = {"dashboard_sales_grid", 4, {query->period, query->from, query->to, query->owner_ids}};
     return db_run_document(auth, &q, res);

@@ -24,7 +24,6 @@ struct dashboard_sales_grid_query {
 enum store_status store_dashboard_funnel(const struct store_auth *auth, const struct dashboard_funnel_filter *filter,
                                          struct store_result *res);
 enum store_status store_dashboard_sales_grid(const struct store_auth *auth,
-                                             const struct dashboard_sales_grid_query *query,
-                                             struct store_result *res);
+                                             const struct dashboard_sales_grid_query *query, struct store_result *res);
 
 #endif

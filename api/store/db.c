@@ -16,8 +16,14 @@
 #include "util/strbuf.h"
 
 static const struct db_statement *const all_statements[] = {
-    system_statements, user_statements,     token_statements,       lookup_statements,
-    account_statements, settings_statements, opportunity_statements, history_statements,
+    system_statements,
+    user_statements,
+    token_statements,
+    lookup_statements,
+    account_statements,
+    settings_statements,
+    opportunity_statements,
+    history_statements,
     dashboard_statements,
     forecast_report_statements,
     NULL,
@@ -111,7 +117,8 @@ PGconn *db_connect(const char *url, const char *request_id)
      * milliseconds; timeouts bound any statement and idle transaction. */
     const char *keys[] = {"dbname", "connect_timeout", "application_name", "options", NULL};
     const char *values[] = {url, "3", "crm-api",
-                            "-c client_min_messages=warning -c jit=off -c statement_timeout=30000 -c idle_in_transaction_session_timeout=60000 -c TimeZone=UTC",
+                            "-c client_min_messages=warning -c jit=off -c statement_timeout=30000 -c "
+                            "idle_in_transaction_session_timeout=60000 -c TimeZone=UTC",
                             NULL};
     PGconn *conn = PQconnectdbParams(keys, values, 1);
     if (PQstatus(conn) != CONNECTION_OK) {
@@ -219,7 +226,10 @@ static void pool_release(int index)
 /* Our own SQLSTATEs, raised by the SQL functions in db/migrations. */
 static enum store_status status_of_sqlstate(const char *state)
 {
-    static const struct { const char *state; enum store_status status; } map[] = {
+    static const struct {
+        const char *state;
+        enum store_status status;
+    } map[] = {
         {"C4401", STORE_UNAUTHORIZED}, {"C4403", STORE_FORBIDDEN},    {"C4404", STORE_NOT_FOUND},
         {"C4409", STORE_CONFLICT},     {"C4412", STORE_PRECONDITION}, {"C4422", STORE_INVALID},
         {"23505", STORE_CONFLICT},     {"23503", STORE_INVALID},      {"23514", STORE_INVALID},
@@ -561,8 +571,7 @@ static int64_t int_value(const PGresult *r, int row, int col)
     return strtoll(PQgetvalue(r, row, col), NULL, 10);
 }
 
-enum store_status db_run_document(const struct store_auth *auth, const struct db_query *query,
-                                  struct store_result *res)
+enum store_status db_run_document(const struct store_auth *auth, const struct db_query *query, struct store_result *res)
 {
     PGresult *r;
     if (db_run(auth, query, 1, &r, res) != STORE_OK)

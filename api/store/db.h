@@ -40,8 +40,8 @@ struct db_query {
  * last query's result (caller clears it with PQclear). On failure res gets
  * the status and problem details, and *last is NULL. Serialization
  * failures and deadlocks are retried. */
-enum store_status db_run(const struct store_auth *auth, const struct db_query *queries, int count,
-                         PGresult **last, struct store_result *res);
+enum store_status db_run(const struct store_auth *auth, const struct db_query *queries, int count, PGresult **last,
+                         struct store_result *res);
 
 /* Convenience for the common shape: one query whose result is zero rows
  * (STORE_NOT_FOUND) or one row of (body json, version, id). */

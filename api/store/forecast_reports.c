@@ -11,14 +11,12 @@ const char *const forecast_outcomes[] = {"open", "won", "lost", NULL};
 /* A private report exists for its owner only: every statement sees the
  * shared ones and the caller's own, nothing else. */
 const struct db_statement forecast_report_statements[] = {
-    {"forecast_report_list",
-     "SELECT forecast_report_json(r)::text, r.id::text FROM forecast_reports r "
-     "WHERE (r.shared OR r.owner_id = api_caller()) AND ($1::bigint IS NULL OR r.id > $1) "
-     "AND ($2::bigint IS NULL OR r.owner_id = $2) AND ($3::boolean IS NULL OR r.shared = $3) "
-     "ORDER BY r.id LIMIT $4::int + 1"},
-    {"forecast_report_get",
-     "SELECT forecast_report_json(r)::text, r.version, r.id FROM forecast_reports r "
-     "WHERE r.id = $1 AND (r.shared OR r.owner_id = api_caller())"},
+    {"forecast_report_list", "SELECT forecast_report_json(r)::text, r.id::text FROM forecast_reports r "
+                             "WHERE (r.shared OR r.owner_id = api_caller()) AND ($1::bigint IS NULL OR r.id > $1) "
+                             "AND ($2::bigint IS NULL OR r.owner_id = $2) AND ($3::boolean IS NULL OR r.shared = $3) "
+                             "ORDER BY r.id LIMIT $4::int + 1"},
+    {"forecast_report_get", "SELECT forecast_report_json(r)::text, r.version, r.id FROM forecast_reports r "
+                            "WHERE r.id = $1 AND (r.shared OR r.owner_id = api_caller())"},
     {"forecast_report_create", "SELECT body::text, version, id FROM api_forecast_report_create($1::jsonb)"},
     {"forecast_report_patch", "SELECT body::text, version, id FROM api_forecast_report_patch($1, $2::jsonb, $3)"},
     {"forecast_report_delete", "SELECT body::text, version, id FROM api_forecast_report_delete($1, $2)"},

@@ -8,18 +8,18 @@
 
 /* The words of a definition, NULL-terminated; the table's CHECK
  * constraints allow exactly these. */
-extern const char *const forecast_periods[];    /* this_month ... next_12_months */
-extern const char *const forecast_group_bys[];  /* month, quarter */
-extern const char *const forecast_split_bys[];  /* owner, status, forecast, none */
-extern const char *const forecast_outcomes[];   /* open, won, lost */
+extern const char *const forecast_periods[]; /* this_month ... next_12_months */
+extern const char *const forecast_group_bys[]; /* month, quarter */
+extern const char *const forecast_split_bys[]; /* owner, status, forecast, none */
+extern const char *const forecast_outcomes[]; /* open, won, lost */
 
 /* At most this many ids (or outcomes) in one list of a definition. */
 #define FORECAST_MAX_LIST 200
 
 struct forecast_report_filter {
     const char *owner_id; /* decimal id text or NULL */
-    const char *shared;   /* "true", "false" or NULL */
-    const char *after;    /* cursor key: the last id seen, or NULL */
+    const char *shared; /* "true", "false" or NULL */
+    const char *after; /* cursor key: the last id seen, or NULL */
     int limit;
 };
 

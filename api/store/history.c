@@ -4,9 +4,8 @@
 
 const struct db_statement history_statements[] = {
     {"opportunity_check_exists", "SELECT opportunity_check_exists($1)"},
-    {"history_list",
-     "SELECT history_json(h)::text, h.id::text FROM opportunity_history h WHERE h.opportunity_id = $1 "
-     "AND ($2::bigint IS NULL OR h.id < $2) ORDER BY h.id DESC LIMIT $3::int + 1"},
+    {"history_list", "SELECT history_json(h)::text, h.id::text FROM opportunity_history h WHERE h.opportunity_id = $1 "
+                     "AND ($2::bigint IS NULL OR h.id < $2) ORDER BY h.id DESC LIMIT $3::int + 1"},
     {NULL, NULL},
 };
 

@@ -6,11 +6,10 @@
 
 /* The list key is "position,id": items are ordered by position, then id. */
 const struct db_statement lookup_statements[] = {
-    {"lookup_list",
-     "SELECT lookup_json(l)::text, l.position || ',' || l.id FROM lookup_items l "
-     "WHERE l.kind = $1 AND ($2::boolean IS NULL OR l.active = $2) "
-     "AND ($3::int IS NULL OR (l.position, l.id) > ($3, $4::bigint)) "
-     "ORDER BY l.position, l.id LIMIT $5::int + 1"},
+    {"lookup_list", "SELECT lookup_json(l)::text, l.position || ',' || l.id FROM lookup_items l "
+                    "WHERE l.kind = $1 AND ($2::boolean IS NULL OR l.active = $2) "
+                    "AND ($3::int IS NULL OR (l.position, l.id) > ($3, $4::bigint)) "
+                    "ORDER BY l.position, l.id LIMIT $5::int + 1"},
     {"lookup_get", "SELECT lookup_json(l)::text, l.version, l.id FROM lookup_items l WHERE l.kind = $1 AND l.id = $2"},
     {"lookup_create", "SELECT body::text, version, id FROM api_lookup_create($1, $2::jsonb)"},
     {"lookup_patch", "SELECT body::text, version, id FROM api_lookup_patch($1, $2, $3::jsonb, $4)"},
@@ -28,8 +27,8 @@ enum store_status store_lookup_list(const struct store_auth *auth, const char *t
         memcpy(position, after, (size_t)(comma - after));
         memcpy(id, comma + 1, strlen(comma + 1) + 1);
     }
-    struct db_query q = {"lookup_list", 5,
-                         {table, active, comma ? position : NULL, comma ? id : NULL, db_int(lim, limit)}};
+    struct db_query q = {
+        "lookup_list", 5, {table, active, comma ? position : NULL, comma ? id : NULL, db_int(lim, limit)}};
     return db_run_list(auth, &q, limit, res);
 }
 

@@ -5,15 +5,15 @@
 #include "store/db.h"
 
 /* Filters shared by every list statement ($1..$12). */
-#define OPP_FILTERS                                                                                                   \
-    "($1::boolean OR o.deleted_at IS NULL) "                                                                          \
-    "AND ($2::bigint IS NULL OR o.account_id = $2) AND ($3::bigint IS NULL OR o.owner_id = $3) "                      \
-    "AND ($4::bigint IS NULL OR o.status_id = $4) AND ($5::bigint IS NULL OR o.forecast_id = $5) "                    \
-    "AND ($6::bigint IS NULL OR o.source_id = $6) AND ($7::text IS NULL OR o.outcome = $7) "                          \
-    "AND ($8::date IS NULL OR o.close_date >= $8) AND ($9::date IS NULL OR o.close_date <= $9) "                      \
-    "AND ($10::timestamptz IS NULL OR o.updated_at >= $10) "                                                          \
-    "AND ($11::text IS NULL OR o.name ILIKE '%' || "                                                                  \
-    "replace(replace(replace($11, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%') "                                   \
+#define OPP_FILTERS                                                                                                    \
+    "($1::boolean OR o.deleted_at IS NULL) "                                                                           \
+    "AND ($2::bigint IS NULL OR o.account_id = $2) AND ($3::bigint IS NULL OR o.owner_id = $3) "                       \
+    "AND ($4::bigint IS NULL OR o.status_id = $4) AND ($5::bigint IS NULL OR o.forecast_id = $5) "                     \
+    "AND ($6::bigint IS NULL OR o.source_id = $6) AND ($7::text IS NULL OR o.outcome = $7) "                           \
+    "AND ($8::date IS NULL OR o.close_date >= $8) AND ($9::date IS NULL OR o.close_date <= $9) "                       \
+    "AND ($10::timestamptz IS NULL OR o.updated_at >= $10) "                                                           \
+    "AND ($11::text IS NULL OR o.name ILIKE '%' || "                                                                   \
+    "replace(replace(replace($11, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%') "                                    \
     "AND ($12::text IS NULL OR o.external_id = $12) "
 
 /* A listed deal's JSON, with the creator from an inlined LATERAL part
@@ -24,10 +24,12 @@
 /* One statement per sort and direction, keyset-paged on (sort key, id):
  * $13 is the last row's key (as text), $14 its id, $15 the limit. The row's
  * own key comes back as a JSON array text, which the cursor carries. */
-#define OPP_LIST(name, col, key_text, type, cmp, dir)                                                                \
-    {name, "SELECT " OPP_JSON ", json_build_array(" key_text ", o.id)::text " OPP_FROM "WHERE " OPP_FILTERS         \
-           "AND ($13::text IS NULL OR (o." col ", o.id) " cmp " ($13::" type ", $14::bigint)) "                      \
-           "ORDER BY o." col " " dir ", o.id " dir " LIMIT $15::int + 1"}
+#define OPP_LIST(name, col, key_text, type, cmp, dir)                                                                  \
+    {                                                                                                                  \
+        name, "SELECT " OPP_JSON ", json_build_array(" key_text ", o.id)::text " OPP_FROM "WHERE " OPP_FILTERS         \
+              "AND ($13::text IS NULL OR (o." col ", o.id) " cmp " ($13::" type ", $14::bigint)) "                     \
+              "ORDER BY o." col " " dir ", o.id " dir " LIMIT $15::int + 1"                                            \
+    }
 
 const struct db_statement opportunity_statements[] = {
     {"opportunity_list_id",
@@ -52,8 +54,7 @@ const struct db_statement opportunity_statements[] = {
     {"account_must_exist", "SELECT account_check_live($1)"},
     {"opportunity_check", "SELECT api_opportunity_check($1::jsonb, $2)"},
     {"line_check", "SELECT api_line_check($1::jsonb, $2)"},
-    {"opportunity_get",
-     "SELECT body, version, id FROM opportunity_document($1)"},
+    {"opportunity_get", "SELECT body, version, id FROM opportunity_document($1)"},
     {"opportunity_create", "SELECT body::text, version, id FROM api_opportunity_create($1::jsonb)"},
     {"opportunity_patch", "SELECT body::text, version, id FROM api_opportunity_patch($1, $2::jsonb, $3)"},
     {"opportunity_upsert", "SELECT body::text, version, id, created FROM api_opportunity_upsert($1, $2::jsonb, $3)"},
@@ -62,9 +63,9 @@ const struct db_statement opportunity_statements[] = {
     {"line_list",
      "SELECT line_json(l)::text, l.position || ',' || l.id FROM opportunity_lines l WHERE l.opportunity_id = $1 "
      "AND ($2::int IS NULL OR (l.position, l.id) > ($2, $3::bigint)) ORDER BY l.position, l.id LIMIT $4::int + 1"},
-    {"line_get",
-     "SELECT line_json(l)::text, l.version, l.id FROM opportunity_lines l JOIN opportunities o ON o.id = l.opportunity_id "
-     "WHERE l.opportunity_id = $1 AND l.id = $2 AND o.deleted_at IS NULL"},
+    {"line_get", "SELECT line_json(l)::text, l.version, l.id FROM opportunity_lines l JOIN opportunities o ON o.id = "
+                 "l.opportunity_id "
+                 "WHERE l.opportunity_id = $1 AND l.id = $2 AND o.deleted_at IS NULL"},
     {"line_create", "SELECT body::text, version, id FROM api_line_create($1, $2::jsonb, $3)"},
     {"line_patch", "SELECT body::text, version, id FROM api_line_patch($1, $2, $3::jsonb, $4)"},
     {"line_delete", "SELECT body::text, version, id FROM api_line_delete($1, $2, $3)"},
@@ -101,8 +102,8 @@ enum store_status store_opportunity_list(const struct store_auth *auth, const st
     return db_run_list_queries(auth, q, f->account_must_exist ? 3 : 2, f->limit, res);
 }
 
-static enum store_status run_check(const struct store_auth *auth, const char *statement, const char *json,
-                                   int64_t id, struct store_result *res)
+static enum store_status run_check(const struct store_auth *auth, const char *statement, const char *json, int64_t id,
+                                   struct store_result *res)
 {
     char idbuf[24];
     struct db_query q = {statement, 2, {json, id ? db_int(idbuf, id) : NULL}};
@@ -134,8 +135,8 @@ enum store_status store_opportunity_create(const struct store_auth *auth, const 
     return db_run_document(auth, &q, res);
 }
 
-enum store_status store_opportunity_patch(const struct store_auth *auth, int64_t id, const char *json,
-                                          int64_t if_match, struct store_result *res)
+enum store_status store_opportunity_patch(const struct store_auth *auth, int64_t id, const char *json, int64_t if_match,
+                                          struct store_result *res)
 {
     char idbuf[24], vbuf[24];
     struct db_query q = {"opportunity_patch", 3, {db_int(idbuf, id), json, db_version(vbuf, if_match)}};
@@ -195,8 +196,8 @@ enum store_status store_line_patch(const struct store_auth *auth, int64_t opport
                                    const char *json, int64_t if_match, struct store_result *res)
 {
     char obuf[24], lbuf[24], vbuf[24];
-    struct db_query q = {"line_patch", 4,
-                         {db_int(obuf, opportunity_id), db_int(lbuf, line_id), json, db_version(vbuf, if_match)}};
+    struct db_query q = {
+        "line_patch", 4, {db_int(obuf, opportunity_id), db_int(lbuf, line_id), json, db_version(vbuf, if_match)}};
     return db_run_document(auth, &q, res);
 }
 
@@ -204,7 +205,8 @@ enum store_status store_line_delete(const struct store_auth *auth, int64_t oppor
                                     int64_t if_match, struct store_result *res)
 {
     char obuf[24], lbuf[24], vbuf[24];
-    struct db_query q = {"line_delete", 3, {db_int(obuf, opportunity_id), db_int(lbuf, line_id), db_version(vbuf, if_match)}};
+    struct db_query q = {
+        "line_delete", 3, {db_int(obuf, opportunity_id), db_int(lbuf, line_id), db_version(vbuf, if_match)}};
     return db_run_document(auth, &q, res);
 }
 

@@ -6,15 +6,7 @@
 #include "store/store.h"
 
 /* The sorts a list can take, each ascending or descending. */
-enum opportunity_sort {
-    SORT_ID,
-    SORT_CLOSE_DATE,
-    SORT_UPDATED_AT,
-    SORT_CREATED_AT,
-    SORT_NAME,
-    SORT_VALUE,
-    SORT_COUNT
-};
+enum opportunity_sort { SORT_ID, SORT_CLOSE_DATE, SORT_UPDATED_AT, SORT_CREATED_AT, SORT_NAME, SORT_VALUE, SORT_COUNT };
 
 struct opportunity_filter {
     /* Filters: decimal ids, dates and timestamps as text, NULL when absent. */
@@ -27,12 +19,9 @@ struct opportunity_filter {
     enum opportunity_sort sort;
     bool descending;
     const char *after_key; /* the sort value of the last row seen, as text */
-    const char *after_id;  /* its id */
+    const char *after_id; /* its id */
     int limit;
 };
-
-
-
 
 enum store_status store_opportunity_list(const struct store_auth *auth, const struct opportunity_filter *filter,
                                          struct store_result *res);
@@ -43,8 +32,8 @@ enum store_status store_line_check(const struct store_auth *auth, const char *js
                                    struct store_result *res);
 enum store_status store_opportunity_get(const struct store_auth *auth, int64_t id, struct store_result *res);
 enum store_status store_opportunity_create(const struct store_auth *auth, const char *json, struct store_result *res);
-enum store_status store_opportunity_patch(const struct store_auth *auth, int64_t id, const char *json,
-                                          int64_t if_match, struct store_result *res);
+enum store_status store_opportunity_patch(const struct store_auth *auth, int64_t id, const char *json, int64_t if_match,
+                                          struct store_result *res);
 enum store_status store_opportunity_upsert(const struct store_auth *auth, const char *external_id, const char *json,
                                            int64_t if_match, struct store_result *res);
 enum store_status store_opportunity_delete(const struct store_auth *auth, int64_t id, int64_t if_match,

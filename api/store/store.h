@@ -8,24 +8,24 @@
 
 enum store_status {
     STORE_OK,
-    STORE_NOT_FOUND,    /* 404 */
+    STORE_NOT_FOUND, /* 404 */
     STORE_UNAUTHORIZED, /* 401: unknown or revoked token, inactive user */
-    STORE_FORBIDDEN,    /* 403: the caller's role forbids it */
-    STORE_CONFLICT,     /* 409: duplicate, in use, racing retry */
+    STORE_FORBIDDEN, /* 403: the caller's role forbids it */
+    STORE_CONFLICT, /* 409: duplicate, in use, racing retry */
     STORE_PRECONDITION, /* 412: If-Match was stale */
-    STORE_INVALID,      /* 422: the database found invalid fields */
-    STORE_UNAVAILABLE,  /* 503: database unreachable or overloaded */
-    STORE_ERROR,        /* 500: our bug; logged, never shown */
-    STORE_REPLAY,       /* an Idempotency-Key seen before: answer its stored response */
+    STORE_INVALID, /* 422: the database found invalid fields */
+    STORE_UNAVAILABLE, /* 503: database unreachable or overloaded */
+    STORE_ERROR, /* 500: our bug; logged, never shown */
+    STORE_REPLAY, /* an Idempotency-Key seen before: answer its stored response */
 };
 
 /* A POST made with an Idempotency-Key. Its write and the record of its
  * response commit together: the store keeps the transaction open after the
  * write (transaction_open) until store_idempotency_finish. */
 struct store_idempotency {
-    char key_hash[65];     /* SHA-256 hex of the key */
+    char key_hash[65]; /* SHA-256 hex of the key */
     char request_hash[65]; /* SHA-256 hex of method, path and body */
-    int connection;        /* pool slot holding the open transaction, or -1 */
+    int connection; /* pool slot holding the open transaction, or -1 */
     bool transaction_open;
     /* Filled on STORE_REPLAY (owned). */
     int replay_status;
@@ -35,10 +35,10 @@ struct store_idempotency {
 /* Who is calling: the token's SHA-256 (hex) or NULL for public reads. */
 struct store_auth {
     const char *token_hash;
-    bool admin_only;        /* the route needs an admin */
+    bool admin_only; /* the route needs an admin */
     const char *request_id; /* for log lines */
     struct store_idempotency *idempotency; /* NULL unless a POST carries Idempotency-Key */
-    bool *authenticated;    /* set once the token has been checked in the database */
+    bool *authenticated; /* set once the token has been checked in the database */
     const char *if_match_list; /* "3,7" when If-Match names several versions, else NULL */
 };
 
@@ -55,13 +55,13 @@ struct store_field_error {
 
 struct store_result {
     enum store_status status;
-    char *body;          /* JSON text (resource, or a list's data array); owned */
-    int64_t version;     /* single resources: for the ETag; 0 when none */
-    int64_t id;          /* created/addressed resource id */
-    bool created;        /* upserts: true when a new row was made */
-    char *next_key;      /* lists: key of the last row when more follow; owned */
-    char *message;       /* conflicts and errors: a sentence for `detail`; owned */
-    long long count;     /* conflicts: how many records refer to the target */
+    char *body; /* JSON text (resource, or a list's data array); owned */
+    int64_t version; /* single resources: for the ETag; 0 when none */
+    int64_t id; /* created/addressed resource id */
+    bool created; /* upserts: true when a new row was made */
+    char *next_key; /* lists: key of the last row when more follow; owned */
+    char *message; /* conflicts and errors: a sentence for `detail`; owned */
+    long long count; /* conflicts: how many records refer to the target */
     struct store_field_error errors[32];
     int error_count;
 };

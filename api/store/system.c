@@ -17,8 +17,7 @@ const struct db_statement system_statements[] = {
     {"ready", "SELECT count(*) FROM schema_migrations"},
     {"if_match_list", "SELECT set_config('app.if_match', $1, true)"},
     {"idempotency_claim", "SELECT api_idempotency_claim(decode($1, 'hex'), decode($2, 'hex'))"},
-    {"idempotency_record",
-     "SELECT api_idempotency_record(decode($1, 'hex'), decode($2, 'hex'), $3::int, $4, $5, $6)"},
+    {"idempotency_record", "SELECT api_idempotency_record(decode($1, 'hex'), decode($2, 'hex'), $3::int, $4, $5, $6)"},
     {NULL, NULL},
 };
 
@@ -71,8 +70,8 @@ static bool exec_ok(PGconn *conn, const char *sql, int nparams, const char *cons
 static bool migration_applied(PGconn *conn, const char *version, bool *applied)
 {
     const char *params[] = {version};
-    PGresult *r = PQexecParams(conn, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, NULL, params, NULL,
-                               NULL, 0);
+    PGresult *r =
+        PQexecParams(conn, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, NULL, params, NULL, NULL, 0);
     bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
     *applied = ok && PQntuples(r) > 0;
     PQclear(r);
@@ -141,11 +140,12 @@ char *store_create_admin(const char *database_url, const char *name, const char 
     token_generate(token);
     token_hash(token, hash);
     const char *params[] = {name, email, hash};
-    PGresult *r = PQexecParams(conn,
-                               "WITH u AS (INSERT INTO users (name, email, role) VALUES ($1, $2, 'admin') RETURNING id) "
-                               "INSERT INTO api_tokens (user_id, name, token_hash) "
-                               "SELECT id, 'create-admin', decode($3, 'hex') FROM u RETURNING id",
-                               3, NULL, params, NULL, NULL, 0);
+    PGresult *r =
+        PQexecParams(conn,
+                     "WITH u AS (INSERT INTO users (name, email, role) VALUES ($1, $2, 'admin') RETURNING id) "
+                     "INSERT INTO api_tokens (user_id, name, token_hash) "
+                     "SELECT id, 'create-admin', decode($3, 'hex') FROM u RETURNING id",
+                     3, NULL, params, NULL, NULL, 0);
     char *result = NULL;
     if (PQresultStatus(r) == PGRES_TUPLES_OK) {
         result = xstrdup(token);

@@ -1,14 +1,12 @@
 #include "store/users.h"
 
-
 #include "store/auth_cache.h"
 #include "store/db.h"
 
 const struct db_statement user_statements[] = {
-    {"user_list",
-     "SELECT user_json(u)::text, u.id::text FROM users u "
-     "WHERE ($1::bigint IS NULL OR u.id > $1) AND ($2::boolean IS NULL OR u.active = $2) "
-     "ORDER BY u.id LIMIT $3::int + 1"},
+    {"user_list", "SELECT user_json(u)::text, u.id::text FROM users u "
+                  "WHERE ($1::bigint IS NULL OR u.id > $1) AND ($2::boolean IS NULL OR u.active = $2) "
+                  "ORDER BY u.id LIMIT $3::int + 1"},
     {"user_get", "SELECT user_json(u)::text, u.version, u.id FROM users u WHERE u.id = $1"},
     {"user_me", "SELECT user_json(u)::text, u.version, u.id FROM users u WHERE u.id = api_caller()"},
     {"user_create", "SELECT body::text, version, id FROM api_user_create($1::jsonb)"},
@@ -34,7 +32,8 @@ enum store_status store_user_list(const struct store_auth *auth, const char *act
 enum store_status store_user_get(const struct store_auth *auth, int64_t id, struct store_result *res)
 {
     char idbuf[24];
-    struct db_query q = id ? (struct db_query){"user_get", 1, {db_int(idbuf, id)}} : (struct db_query){"user_me", 0, {0}};
+    struct db_query q =
+        id ? (struct db_query){"user_get", 1, {db_int(idbuf, id)}} : (struct db_query){"user_me", 0, {0}};
     return db_run_document(auth, &q, res);
 }
 

@@ -6,10 +6,10 @@
 #include <stddef.h>
 
 struct strbuf {
-    char *data;   /* NUL-terminated, owned */
+    char *data; /* NUL-terminated, owned */
     size_t len;
     size_t cap;
-    size_t max;   /* appends that would pass this fail */
+    size_t max; /* appends that would pass this fail */
 };
 
 void strbuf_init(struct strbuf *b, size_t max);

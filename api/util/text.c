@@ -128,8 +128,8 @@ static size_t json_number_length(const char *s, size_t len, bool *real, int *int
         *real = true;
     }
     /* A number runs into nothing that could continue it. */
-    if (i < len && (s[i] == '.' || s[i] == '-' || s[i] == '+' || (s[i] >= '0' && s[i] <= '9') || s[i] == 'e' ||
-                    s[i] == 'E'))
+    if (i < len &&
+        (s[i] == '.' || s[i] == '-' || s[i] == '+' || (s[i] >= '0' && s[i] <= '9') || s[i] == 'e' || s[i] == 'E'))
         return 0;
     return i;
 }

@@ -18,7 +18,7 @@ bool parse_int_range(const char *s, long min, long max, long *out);
  * parsing, each such number is turned into a string holding its text as
  * written behind a marker (U+E000, a private-use character), so the
  * validator sees exactly what the client sent and never a double. */
-#define JSON_WRITTEN_NUMBER "\xee\x80\x80"      /* U+E000 in UTF-8 */
+#define JSON_WRITTEN_NUMBER "\xee\x80\x80" /* U+E000 in UTF-8 */
 #define JSON_WRITTEN_NUMBER_ESCAPE "\\ue000" /* the same as a JSON escape */
 /* Returns the rewritten text (new; *out_len its length), or NULL when a
  * string of the text begins with the marker itself (refused: reserved). */

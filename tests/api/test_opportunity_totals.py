@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import threading
+import time
 from decimal import Decimal
 from urllib.parse import urlencode
 
@@ -247,3 +248,16 @@ def test_reports_count_the_days_of_partial_months_and_unfolded_changes(admin, wo
 
     assert funnel_count("2032-03-15", "2032-05-10") == 7
     assert funnel_count("2032-04-21", "2032-04-29") == 0
+
+
+def test_the_server_folds_the_changes_by_itself(admin, world):
+    """The server folds pending changes into the totals about once a second:
+    after a write the changes table empties without anyone asking."""
+    owner, client = world["owners"][0]
+    new_deal(client, close_date="2033-02-02", lines=[{"product_id": world["product"]["id"]}])
+    deadline = time.monotonic() + 10
+    while psql("SELECT count(*) FROM opportunity_total_changes") != "0":
+        assert time.monotonic() < deadline, "the server did not fold the changes within 10 s"
+        time.sleep(0.2)
+    assert_totals_match_a_recount()
+    assert psql(f"SELECT deals FROM opportunity_totals WHERE close_month = '2033-02-01' AND owner_id = {owner['id']}") == "1"
