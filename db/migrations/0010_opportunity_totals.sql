@@ -224,8 +224,10 @@ $$;
 -- The readers: the forecast reports (0008) and the dashboard (0009), as
 -- before but adding up totals instead of deals. All three are plpgsql now,
 -- which keeps each query's plan for the connection (a SQL function with a
--- SET clause is planned again on every call), and no longer ask for a plan
--- per call: a plan for any window reads the same totals the same way.
+-- SET clause is planned again on every call), and they use one plan for
+-- every call: any window reads the totals the same way (a range of the
+-- primary key, the edge days from the close-date index), and planning the
+-- report again for each call's values cost a quarter of its time.
 ------------------------------------------------------------------------
 
 -- One cell of a report: STABLE like json_build_object, so the planner
@@ -237,7 +239,7 @@ ALTER FUNCTION forecast_report_cell(numeric, numeric, numeric) STABLE;
 -- are copied into variables first: a query reading r.owner_ids fetches the
 -- field from the record for every row it filters.
 CREATE OR REPLACE FUNCTION forecast_report_result(r forecast_reports, p_from date, p_to date) RETURNS json
-LANGUAGE plpgsql STABLE SET jit = off AS $$
+LANGUAGE plpgsql STABLE SET jit = off SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
   v_settings settings;
   v_split text := r.split_by;
@@ -317,7 +319,7 @@ BEGIN
 END $$;
 
 CREATE OR REPLACE FUNCTION api_dashboard_funnel(p_owner_id bigint, p_from date, p_to date) RETURNS json
-LANGUAGE plpgsql STABLE SET jit = off AS $$
+LANGUAGE plpgsql STABLE SET jit = off SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
   errors jsonb := '[]';
   v_filters text;
@@ -360,7 +362,7 @@ BEGIN
 END $$;
 
 CREATE OR REPLACE FUNCTION api_dashboard_sales_grid(p_period text, p_from date, p_to date, p_owner_ids bigint[]) RETURNS json
-LANGUAGE plpgsql STABLE SET jit = off AS $$
+LANGUAGE plpgsql STABLE SET jit = off SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
   s settings;
   errors jsonb := '[]';

@@ -2,7 +2,6 @@
 -- and only then do the work of recording it: a deal inside its grace
 -- window (every deal while the request that creates it runs) used to have
 -- both rows turned into JSON, and its creation looked up, for nothing.
--- That was most of what the history triggers cost POST /opportunities.
 
 CREATE OR REPLACE FUNCTION opportunity_history_on_update() RETURNS trigger
 LANGUAGE plpgsql AS $$
