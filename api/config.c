@@ -41,9 +41,13 @@ bool config_load(struct config *cfg)
     }
     ok &= read_unsigned("PORT", "8080", 1, 65535, &cfg->port);
     ok &= read_unsigned("THREADS", "2", 1, 256, &cfg->threads);
-    char threads_text[16];
-    snprintf(threads_text, sizeof threads_text, "%u", cfg->threads);
-    ok &= read_unsigned("DB_POOL_SIZE", threads_text, 1, 256, &cfg->db_pool_size);
+    char default_text[16];
+    snprintf(default_text, sizeof default_text, "%u", cfg->threads);
+    ok &= read_unsigned("REPORT_THREADS", default_text, 1, 256, &cfg->report_threads);
+    /* A connection for every thread that talks to the database, so a
+     * request never waits for one a report holds. */
+    snprintf(default_text, sizeof default_text, "%u", cfg->threads + cfg->report_threads);
+    ok &= read_unsigned("DB_POOL_SIZE", default_text, 1, 512, &cfg->db_pool_size);
 
     const char *level = env_or("LOG_LEVEL", "info");
     if (strcmp(level, "error") == 0)

@@ -11,6 +11,7 @@ struct config {
     unsigned port;
     unsigned db_pool_size;
     unsigned threads;
+    unsigned report_threads; /* compute report bodies off the HTTP threads (deferred_body.h) */
     enum log_level log_level;
     bool log_json;
 };

@@ -5,6 +5,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "deferred_body.h"
 #include "http.h"
 #include "log.h"
 #include "router.h"
@@ -13,6 +14,7 @@
 #include "util/token.h"
 
 #define MAX_SEGMENTS 8
+#define DEFERRED_BLOCK_SIZE 16384 /* bytes per read of a deferred body */
 
 static long elapsed_us(const struct timespec *start)
 {
@@ -412,6 +414,8 @@ static void request_cleanup(struct request *req, char **segments, int segment_co
     }
     json_decref(req->body);
     free(req->reply_body);
+    if (req->deferred)
+        deferred_body_release(req->deferred);
     free(req->idempotent_body);
     store_idempotency_cleanup(&req->idempotency);
 }
@@ -424,7 +428,11 @@ static void send_reply(struct request *req, struct _u_response *u_resp)
         u_map_put(u_resp->map_header, "Content-Type", req->content_type);
     for (int i = 0; i < req->header_count; i++)
         u_map_put(u_resp->map_header, req->headers[i].name, req->headers[i].value);
-    if (req->reply_body) { /* MHD itself leaves the body out of a HEAD reply, keeping its length */
+    if (req->deferred) { /* computed on a report thread while this one serves other connections */
+        ulfius_set_stream_response(u_resp, (unsigned)req->status, deferred_body_read, deferred_body_release,
+                                   U_STREAM_SIZE_UNKNOWN, DEFERRED_BLOCK_SIZE, req->deferred);
+        req->deferred = NULL;
+    } else if (req->reply_body) { /* MHD itself leaves the body out of a HEAD reply, keeping its length */
         /* Hand our buffer to Ulfius instead of copying it. */
         u_resp->binary_body = req->reply_body;
         u_resp->binary_body_length = req->reply_length;

@@ -84,8 +84,8 @@ int server_run(const struct config *cfg)
         log_error(NULL, "cannot listen on %s:%u", cfg->bind, cfg->port);
         goto out;
     }
-    log_info(NULL, "listening on http://%s:%u (%u threads, %u database connections)", cfg->bind, cfg->port,
-             cfg->threads, cfg->db_pool_size);
+    log_info(NULL, "listening on http://%s:%u (%u threads, %u report threads, %u database connections)", cfg->bind,
+             cfg->port, cfg->threads, cfg->report_threads, cfg->db_pool_size);
     int sig = 0;
     sigwait(&signals, &sig);
     log_info(NULL, "signal %d: finishing in-flight requests", sig);

@@ -1,6 +1,7 @@
 /* Running forecast reports: GET /forecast-reports/{id}/results (a saved
  * report) and GET /reports/forecast?... (a definition given as query
- * parameters). PostgreSQL builds the whole result as JSON in one call; it
+ * parameters). The request is checked at once (every 4xx); PostgreSQL then
+ * builds the whole result as JSON in one call on a report thread, and it
  * goes out as it is, or as CSV or XLSX (report_export.c).
  *
  * The format: ?format=json|csv|xlsx when given (it wins over Accept);
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "deferred_body.h"
 #include "log.h"
 #include "report_export.h"
 #include "resources/resources.h"
@@ -144,7 +146,52 @@ static bool choose_format(struct request *req, enum report_format *out)
     return false;
 }
 
-static void reply_results(struct request *req, enum report_format format, struct store_result *res)
+/* What a report thread needs to make a body: the checked run, the format. */
+struct results_job {
+    char *checked;
+    enum report_format format;
+    char request_id[64];
+};
+
+static void results_job_free(void *p)
+{
+    struct results_job *job = p;
+    free(job->checked);
+    free(job);
+}
+
+/* On a report thread: the result document, as it is or exported. */
+static bool compute_results(void *p, char **body, size_t *length)
+{
+    struct results_job *job = p;
+    struct store_result res;
+    store_result_init(&res);
+    bool ok = store_forecast_compute(job->request_id, job->checked, &res) == STORE_OK;
+    if (!ok) {
+        log_error(job->request_id, "forecast report result failed after its check: %s",
+                  res.message ? res.message : "no detail");
+    } else if (job->format == FORMAT_JSON) {
+        *body = res.body;
+        *length = strlen(res.body);
+        res.body = NULL;
+    } else {
+        json_t *doc = json_loads(res.body, 0, NULL);
+        *body = doc == NULL                 ? NULL
+                : job->format == FORMAT_CSV ? report_export_csv(doc, length)
+                                            : report_export_xlsx(doc, length);
+        json_decref(doc);
+        ok = *body != NULL;
+        if (!ok)
+            log_error(job->request_id, "forecast report export as %s failed", formats[job->format].name);
+    }
+    store_result_cleanup(&res);
+    return ok;
+}
+
+/* Replies to a checked run: its error, or 200 with the body a report
+ * thread computes (deferred_body.h), so this HTTP thread goes back to its
+ * other connections instead of waiting for the report. */
+static void reply_checked(struct request *req, enum report_format format, struct store_result *res)
 {
     if (res->status != STORE_OK) {
         if (res->status == STORE_NOT_FOUND && res->message == NULL)
@@ -153,30 +200,21 @@ static void reply_results(struct request *req, enum report_format format, struct
             http_reply_store_error(req, res);
         return;
     }
-    if (format == FORMAT_JSON) {
-        char *body = res->body;
-        res->body = NULL;
-        http_reply_take(req, 200, formats[format].content_type, body, strlen(body));
-        http_header(req, "Vary", "Accept");
-        return;
+    if (format != FORMAT_JSON) {
+        json_t *checked = json_loads(res->body, 0, NULL);
+        char disposition[160];
+        report_export_disposition(json_string_value(json_object_get(checked, "name")), formats[format].name,
+                                  disposition, sizeof disposition);
+        json_decref(checked);
+        http_header(req, "Content-Disposition", disposition);
     }
-    json_t *doc = json_loads(res->body, 0, NULL);
-    size_t length = 0;
-    char *out = NULL;
-    if (doc)
-        out = format == FORMAT_CSV ? report_export_csv(doc, &length) : report_export_xlsx(doc, &length);
-    if (out == NULL) {
-        log_error(req->request_id, "forecast report export as %s failed", formats[format].name);
-        http_reply_problem(req, PROBLEM_INTERNAL, NULL);
-        json_decref(doc);
-        return;
-    }
-    char disposition[160];
-    report_export_disposition(json_string_value(json_object_get(json_object_get(doc, "report"), "name")),
-                              formats[format].name, disposition, sizeof disposition);
-    json_decref(doc);
-    http_reply_take(req, 200, formats[format].content_type, out, length);
-    http_header(req, "Content-Disposition", disposition);
+    struct results_job *job = xcalloc(1, sizeof *job);
+    job->checked = res->body;
+    res->body = NULL;
+    job->format = format;
+    snprintf(job->request_id, sizeof job->request_id, "%s", req->request_id);
+    http_reply_deferred(req, 200, formats[format].content_type,
+                        deferred_body_start(compute_results, job, results_job_free));
     http_header(req, "Vary", "Accept");
 }
 
@@ -188,8 +226,8 @@ void forecast_report_results(struct request *req)
         return;
     struct store_result res;
     store_result_init(&res);
-    store_forecast_results(&req->auth, id, NULL, &res);
-    reply_results(req, format, &res);
+    store_forecast_check(&req->auth, id, NULL, &res);
+    reply_checked(req, format, &res);
     store_result_cleanup(&res);
 }
 
@@ -297,8 +335,8 @@ void forecast_results(struct request *req)
     json_decref(def);
     struct store_result res;
     store_result_init(&res);
-    store_forecast_results(&req->auth, 0, json, &res);
-    reply_results(req, format, &res);
+    store_forecast_check(&req->auth, 0, json, &res);
+    reply_checked(req, format, &res);
     store_result_cleanup(&res);
     free(json);
 }

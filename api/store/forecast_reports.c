@@ -22,6 +22,9 @@ const struct db_statement forecast_report_statements[] = {
     {"forecast_report_delete", "SELECT body::text, version, id FROM api_forecast_report_delete($1, $2)"},
     /* The whole result, built in PostgreSQL by one function call. */
     {"forecast_report_results", "SELECT api_forecast_report_results($1::bigint, $2::jsonb), 0, 0"},
+    /* The same in two calls: the check on the request, the result later. */
+    {"forecast_report_check", "SELECT api_forecast_report_check($1::bigint, $2::jsonb), 0, 0"},
+    {"forecast_report_compute", "SELECT api_forecast_report_compute($1::jsonb), 0, 0"},
     {NULL, NULL},
 };
 
@@ -69,4 +72,19 @@ enum store_status store_forecast_results(const struct store_auth *auth, int64_t 
     char idbuf[24];
     struct db_query q = {"forecast_report_results", 2, {id > 0 ? db_int(idbuf, id) : NULL, definition_json}};
     return db_run_document(auth, &q, res);
+}
+
+enum store_status store_forecast_check(const struct store_auth *auth, int64_t id, const char *definition_json,
+                                       struct store_result *res)
+{
+    char idbuf[24];
+    struct db_query q = {"forecast_report_check", 2, {id > 0 ? db_int(idbuf, id) : NULL, definition_json}};
+    return db_run_document(auth, &q, res);
+}
+
+enum store_status store_forecast_compute(const char *request_id, const char *checked_json, struct store_result *res)
+{
+    struct store_auth auth = {.request_id = request_id}; /* checked already: no caller needed */
+    struct db_query q = {"forecast_report_compute", 1, {checked_json}};
+    return db_run_document(&auth, &q, res);
 }

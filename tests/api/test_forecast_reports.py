@@ -1034,3 +1034,23 @@ def test_format_parameter_wins_over_accept(member_client):
     assert r.status == 200 and r.content_type == CSV_TYPE
     r = member_client.get(f"/forecast-reports/{report['id']}/results?format=json", headers={"Accept": "image/png"})
     assert r.status == 200 and r.content_type == JSON
+
+
+def test_results_come_as_a_chunked_body_made_after_the_check(member_client):
+    """The request is checked at once and answered 200; the figures are
+    computed off the HTTP thread and sent as a chunked body. Every error is
+    known before that: it is a plain problem reply."""
+    for fmt, content_type in (("json", JSON), ("csv", "text/csv; charset=utf-8")):
+        r = member_client.get(f"/reports/forecast?period=this_month&format={fmt}")
+        assert r.status == 200, r
+        assert r.content_type == content_type
+        assert r.headers.get("transfer-encoding") == "chunked", r.headers
+        assert "content-length" not in r.headers
+        if fmt == "json":
+            check_sums(r.json)
+        else:
+            assert r.body.decode().splitlines()[-1].startswith("Total,")
+    r = member_client.get("/reports/forecast?from=2001-01-01&to=2001-01-31")
+    assert_problem(r, 422, "from")
+    assert r.headers.get("transfer-encoding") is None
+    assert_problem(member_client.get("/forecast-reports/999999999/results"), 404)

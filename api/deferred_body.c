@@ -1,0 +1,184 @@
+#include "deferred_body.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <ulfius.h>
+
+#include "log.h"
+#include "util/alloc.h"
+
+/* How long a read waits for the body before letting the pool thread serve
+ * its other connections (libmicrohttpd asks again on its next turn). */
+#define READ_WAIT_NS 1000000L
+
+enum body_state { BODY_PENDING, BODY_READY, BODY_FAILED };
+
+struct deferred_body {
+    pthread_mutex_t lock;
+    pthread_cond_t done;
+    enum body_state state;
+    int refs;
+    char *bytes;
+    size_t length;
+    deferred_compute_fn compute;
+    void *job;
+    void (*job_free)(void *);
+    struct deferred_body *next; /* in the queue */
+};
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t work;
+    struct deferred_body *head, *tail;
+    bool stopping;
+    pthread_t *threads;
+    unsigned count;
+} queue = {.lock = PTHREAD_MUTEX_INITIALIZER, .work = PTHREAD_COND_INITIALIZER};
+
+static void body_unref(struct deferred_body *b)
+{
+    pthread_mutex_lock(&b->lock);
+    bool last = --b->refs == 0;
+    pthread_mutex_unlock(&b->lock);
+    if (!last)
+        return;
+    pthread_mutex_destroy(&b->lock);
+    pthread_cond_destroy(&b->done);
+    free(b->bytes);
+    free(b);
+}
+
+static void body_finish(struct deferred_body *b, bool ok, char *bytes, size_t length)
+{
+    if (b->job_free)
+        b->job_free(b->job);
+    b->job = NULL;
+    pthread_mutex_lock(&b->lock);
+    b->state = ok ? BODY_READY : BODY_FAILED;
+    b->bytes = ok ? bytes : NULL;
+    b->length = ok ? length : 0;
+    pthread_cond_broadcast(&b->done);
+    pthread_mutex_unlock(&b->lock);
+    if (!ok)
+        free(bytes);
+    body_unref(b);
+}
+
+static void *report_thread(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        pthread_mutex_lock(&queue.lock);
+        while (queue.head == NULL && !queue.stopping)
+            pthread_cond_wait(&queue.work, &queue.lock);
+        struct deferred_body *b = queue.head;
+        if (b == NULL) { /* stopping, nothing left */
+            pthread_mutex_unlock(&queue.lock);
+            return NULL;
+        }
+        queue.head = b->next;
+        if (queue.head == NULL)
+            queue.tail = NULL;
+        pthread_mutex_unlock(&queue.lock);
+        char *bytes = NULL;
+        size_t length = 0;
+        bool ok = b->compute(b->job, &bytes, &length);
+        body_finish(b, ok, bytes, length);
+    }
+}
+
+void deferred_start(unsigned threads)
+{
+    queue.stopping = false;
+    queue.threads = xcalloc(threads, sizeof *queue.threads);
+    queue.count = 0;
+    for (unsigned i = 0; i < threads; i++) {
+        if (pthread_create(&queue.threads[i], NULL, report_thread, NULL) != 0) {
+            log_error(NULL, "cannot start report thread %u", i + 1);
+            break;
+        }
+        queue.count++;
+    }
+}
+
+/* The queued bodies are still computed: their clients are waiting. */
+void deferred_stop(void)
+{
+    pthread_mutex_lock(&queue.lock);
+    queue.stopping = true;
+    pthread_cond_broadcast(&queue.work);
+    pthread_mutex_unlock(&queue.lock);
+    for (unsigned i = 0; i < queue.count; i++)
+        pthread_join(queue.threads[i], NULL);
+    free(queue.threads);
+    queue.threads = NULL;
+    queue.count = 0;
+}
+
+struct deferred_body *deferred_body_start(deferred_compute_fn compute, void *job, void (*job_free)(void *))
+{
+    struct deferred_body *b = xcalloc(1, sizeof *b);
+    pthread_mutex_init(&b->lock, NULL);
+    pthread_cond_init(&b->done, NULL);
+    b->state = BODY_PENDING;
+    b->refs = 2;
+    b->compute = compute;
+    b->job = job;
+    b->job_free = job_free;
+    pthread_mutex_lock(&queue.lock);
+    bool accepted = !queue.stopping && queue.count > 0;
+    if (accepted) {
+        if (queue.tail)
+            queue.tail->next = b;
+        else
+            queue.head = b;
+        queue.tail = b;
+        pthread_cond_signal(&queue.work);
+    }
+    pthread_mutex_unlock(&queue.lock);
+    if (!accepted) {
+        log_error(NULL, "no report thread takes work: the reply fails");
+        body_finish(b, false, NULL, 0);
+    }
+    return b;
+}
+
+ssize_t deferred_body_read(void *cls, uint64_t offset, char *buf, size_t max)
+{
+    struct deferred_body *b = cls;
+    pthread_mutex_lock(&b->lock);
+    if (b->state == BODY_PENDING) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += READ_WAIT_NS;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        while (b->state == BODY_PENDING && pthread_cond_timedwait(&b->done, &b->lock, &until) != ETIMEDOUT)
+            ;
+    }
+    ssize_t n;
+    if (b->state == BODY_PENDING)
+        n = 0; /* not yet: serve the other connections, then ask again */
+    else if (b->state == BODY_FAILED)
+        n = U_STREAM_ERROR;
+    else if (offset >= b->length)
+        n = U_STREAM_END;
+    else {
+        size_t left = b->length - (size_t)offset;
+        size_t take = left < max ? left : max;
+        memcpy(buf, b->bytes + offset, take);
+        n = (ssize_t)take;
+    }
+    pthread_mutex_unlock(&b->lock);
+    return n;
+}
+
+void deferred_body_release(void *cls)
+{
+    body_unref(cls);
+}

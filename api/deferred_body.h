@@ -1,0 +1,41 @@
+/* Reply bodies computed off the HTTP threads. A pool thread holds every
+ * connection it accepted, and a handler blocks its thread while it runs:
+ * a report taking tens of milliseconds would stall every fast request on
+ * that thread's other connections. So a slow handler checks its request
+ * (status and headers known: 200, or the 4xx it answers at once), hands
+ * the work to a report thread and returns; libmicrohttpd then sends the
+ * headers and asks for the body, and while it is not ready the pool
+ * thread goes on serving its other connections, asking again about once
+ * a millisecond. A body that fails after the headers went out ends the
+ * connection (the client sees the chunked body cut short). */
+#ifndef DEFERRED_BODY_H
+#define DEFERRED_BODY_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct deferred_body;
+
+/* Computes a body on a report thread: a new buffer in *body (freed by the
+ * deferred body) and its length; false when it cannot be made (logged). */
+typedef bool (*deferred_compute_fn)(void *job, char **body, size_t *length);
+
+/* Starts (and stops, waiting for the bodies being computed) the report
+ * threads; a body queued after the stop fails. */
+void deferred_start(unsigned threads);
+void deferred_stop(void);
+
+/* Queues compute(job) on a report thread; job_free(job) runs when it is
+ * done. Returns a new body holding two references: the report thread's
+ * and the reply's (passed to Ulfius with deferred_body_read and
+ * deferred_body_release). */
+struct deferred_body *deferred_body_start(deferred_compute_fn compute, void *job, void (*job_free)(void *));
+
+/* libmicrohttpd's content reader (via Ulfius): the bytes from offset, 0
+ * while the body is being computed, the end, or an error. */
+ssize_t deferred_body_read(void *cls, uint64_t offset, char *buf, size_t max);
+/* Drops the reply's reference (libmicrohttpd is done with the response). */
+void deferred_body_release(void *cls);
+
+#endif
