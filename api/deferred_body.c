@@ -11,8 +11,11 @@
 #include "util/alloc.h"
 
 /* How long a read waits for the body before letting the pool thread serve
- * its other connections (libmicrohttpd asks again on its next turn). */
-#define READ_WAIT_NS 1000000L
+ * its other connections (libmicrohttpd asks again on its next turn). A
+ * thread with a pending body turns about 5000 times a second: waiting
+ * 1 ms instead capped its throughput for the other connections (mixed
+ * load p99 24-30 ms against 21-22 ms with 0.2 ms or 0.05 ms). */
+#define READ_WAIT_NS 200000L
 
 enum body_state { BODY_PENDING, BODY_READY, BODY_FAILED };
 

@@ -5,8 +5,8 @@
  * (status and headers known: 200, or the 4xx it answers at once), hands
  * the work to a report thread and returns; libmicrohttpd then sends the
  * headers and asks for the body, and while it is not ready the pool
- * thread goes on serving its other connections, asking again about once
- * a millisecond. A body that fails after the headers went out ends the
+ * thread goes on serving its other connections, asking again every
+ * 0.2 ms or so. A body that fails after the headers went out ends the
  * connection (the client sees the chunked body cut short). */
 #ifndef DEFERRED_BODY_H
 #define DEFERRED_BODY_H

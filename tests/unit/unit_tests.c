@@ -277,13 +277,13 @@ static void test_deferred_body(void)
     int freed = 0, pending = 0;
     char text[64];
     deferred_start(2);
-    /* Not ready at first (the reader lets the HTTP thread go after about a
-     * millisecond), then the whole text in pieces, then the end. */
+    /* Not ready at first (the reader lets the HTTP thread go after about
+     * 0.2 ms), then the whole text in pieces, then the end. */
     struct sleepy_job slow = {30, "hello, deferred world", &freed};
     struct deferred_body *b = deferred_body_start(sleepy_compute, &slow, sleepy_free);
     CHECK(read_all(b, 4, text, sizeof text, &pending) == U_STREAM_END);
     CHECK(strcmp(text, "hello, deferred world") == 0);
-    CHECK(pending >= 5); /* 30 ms of reads returning 0 after waiting about 1 ms each */
+    CHECK(pending >= 5); /* 30 ms of reads returning 0, each after a short wait */
     CHECK(freed == 1);
     deferred_body_release(b);
     /* A failed computation ends the body with an error. */
