@@ -5,16 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <microhttpd.h>
 #include <ulfius.h>
 
 #include "log.h"
 #include "util/alloc.h"
 
-/* How long a read waits for the body before letting the pool thread serve
- * its other connections (libmicrohttpd asks again on its next turn). A
- * thread with a pending body turns about 5000 times a second: waiting
- * 1 ms instead capped its throughput for the other connections (mixed
- * load p99 24-30 ms against 21-22 ms with 0.2 ms or 0.05 ms). */
+/* Without a connection to suspend (thread-per-connection mode, or one not
+ * found): how long a read waits for the body before it lets the thread go
+ * on (libmicrohttpd asks again on its next turn). */
 #define READ_WAIT_NS 200000L
 
 enum body_state { BODY_PENDING, BODY_READY, BODY_FAILED };
@@ -29,6 +28,8 @@ struct deferred_body {
     deferred_compute_fn compute;
     void *job;
     void (*job_free)(void *);
+    struct MHD_Connection *connection; /* suspended while pending, or NULL (then reads poll) */
+    bool suspended;
     struct deferred_body *next; /* in the queue */
 };
 
@@ -64,6 +65,9 @@ static void body_finish(struct deferred_body *b, bool ok, char *bytes, size_t le
     b->bytes = ok ? bytes : NULL;
     b->length = ok ? length : 0;
     pthread_cond_broadcast(&b->done);
+    if (b->suspended) /* under the lock: a read cannot suspend it after this */
+        MHD_resume_connection(b->connection);
+    b->suspended = false;
     pthread_mutex_unlock(&b->lock);
     if (!ok)
         free(bytes);
@@ -121,7 +125,8 @@ void deferred_stop(void)
     queue.count = 0;
 }
 
-struct deferred_body *deferred_body_start(deferred_compute_fn compute, void *job, void (*job_free)(void *))
+struct deferred_body *deferred_body_start(deferred_compute_fn compute, void *job, void (*job_free)(void *),
+                                          struct MHD_Connection *connection)
 {
     struct deferred_body *b = xcalloc(1, sizeof *b);
     pthread_mutex_init(&b->lock, NULL);
@@ -131,6 +136,7 @@ struct deferred_body *deferred_body_start(deferred_compute_fn compute, void *job
     b->compute = compute;
     b->job = job;
     b->job_free = job_free;
+    b->connection = connection;
     pthread_mutex_lock(&queue.lock);
     bool accepted = !queue.stopping && queue.count > 0;
     if (accepted) {
@@ -153,6 +159,13 @@ ssize_t deferred_body_read(void *cls, uint64_t offset, char *buf, size_t max)
 {
     struct deferred_body *b = cls;
     pthread_mutex_lock(&b->lock);
+    if (b->state == BODY_PENDING && b->connection) {
+        /* Out of the event loop until the report thread resumes it. */
+        MHD_suspend_connection(b->connection);
+        b->suspended = true;
+        pthread_mutex_unlock(&b->lock);
+        return 0;
+    }
     if (b->state == BODY_PENDING) {
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);

@@ -4,10 +4,10 @@
  * that thread's other connections. So a slow handler checks its request
  * (status and headers known: 200, or the 4xx it answers at once), hands
  * the work to a report thread and returns; libmicrohttpd then sends the
- * headers and asks for the body, and while it is not ready the pool
- * thread goes on serving its other connections, asking again every
- * 0.2 ms or so. A body that fails after the headers went out ends the
- * connection (the client sees the chunked body cut short). */
+ * headers and asks for the body; while it is not ready the connection is
+ * suspended (out of the event loop) and the pool thread serves its other
+ * connections; the report thread resumes it when the body is done. A body that fails after the headers went out ends
+ * the connection (the client sees the chunked body cut short). */
 #ifndef DEFERRED_BODY_H
 #define DEFERRED_BODY_H
 #include <stdbool.h>
@@ -15,22 +15,27 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct MHD_Connection;
+
 struct deferred_body;
 
 /* Computes a body on a report thread: a new buffer in *body (freed by the
  * deferred body) and its length; false when it cannot be made (logged). */
 typedef bool (*deferred_compute_fn)(void *job, char **body, size_t *length);
 
-/* Starts (and stops, waiting for the bodies being computed) the report
- * threads; a body queued after the stop fails. */
+/* Starts (and stops, waiting for the bodies being computed, which resumes
+ * their connections: libmicrohttpd must not stop with one suspended) the
+ * report threads; a body queued after the stop fails. Stopping twice is
+ * harmless. */
 void deferred_start(unsigned threads);
 void deferred_stop(void);
 
 /* Queues compute(job) on a report thread; job_free(job) runs when it is
- * done. Returns a new body holding two references: the report thread's
- * and the reply's (passed to Ulfius with deferred_body_read and
- * deferred_body_release). */
-struct deferred_body *deferred_body_start(deferred_compute_fn compute, void *job, void (*job_free)(void *));
+ * done. connection (mhd_connection.h; may be NULL) is suspended while the
+ * body is pending and resumed when it is done; without one, reads poll. Returns a new body holding two references: the
+ * report thread's and the reply's (passed to Ulfius with deferred_body_read and deferred_body_release). */
+struct deferred_body *deferred_body_start(deferred_compute_fn compute, void *job, void (*job_free)(void *),
+                                          struct MHD_Connection *connection);
 
 /* libmicrohttpd's content reader (via Ulfius): the bytes from offset, 0
  * while the body is being computed, the end, or an error. */

@@ -10,6 +10,7 @@
 #include "store/store.h"
 
 struct deferred_body;
+struct MHD_Connection;
 
 enum problem {
 #define PROBLEM(name, status, slug, title) PROBLEM_##name,
@@ -62,6 +63,7 @@ struct request {
     struct store_idempotency idempotency; /* in use when auth.idempotency points here */
     char *idempotent_body; /* what a replay answers instead of reply_body (owned), e.g. without a secret */
     const char *accept; /* borrowed header or NULL */
+    struct MHD_Connection *connection; /* this request's, when known (mhd_connection.h), else NULL */
     /* Collected validation errors (422 / 400). */
     struct field_error errors[HTTP_MAX_FIELD_ERRORS];
     int error_count;

@@ -6,8 +6,10 @@
 #include <string.h>
 #include <ulfius.h>
 
+#include "deferred_body.h"
 #include "dispatch.h"
 #include "log.h"
+#include "mhd_connection.h"
 #include "store/store.h"
 
 /* Exported by Ulfius but not declared in ulfius.h; needed with
@@ -41,11 +43,14 @@ static int start(struct _u_instance *instance, const struct config *cfg, struct 
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 16384, NULL},
         {MHD_OPTION_SOCK_ADDR, 0, addr},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)mhd_request_completed, NULL},
-        {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)ulfius_uri_logger, NULL},
+        /* Ulfius' own, after recording the connection (mhd_connection.h). */
+        {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)mhd_connection_uri_logger, NULL},
         {MHD_OPTION_END, 0, NULL},
     };
-    return ulfius_start_framework_with_mhd_options(instance, MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG,
-                                                   options);
+    /* Suspend/resume: a connection waits for its deferred body outside the
+     * event loop (deferred_body.h). */
+    return ulfius_start_framework_with_mhd_options(
+        instance, MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, options);
 }
 
 int server_run(const struct config *cfg)
@@ -89,8 +94,11 @@ int server_run(const struct config *cfg)
     int sig = 0;
     sigwait(&signals, &sig);
     log_info(NULL, "signal %d: finishing in-flight requests", sig);
-    /* MHD_stop_daemon, called by ulfius_stop_framework, closes the listener
+    /* The report threads finish their bodies first, resuming the suspended
+     * connections (libmicrohttpd must not stop with one suspended). Then
+     * MHD_stop_daemon, called by ulfius_stop_framework, closes the listener
      * and waits for its threads, which finish the requests they hold. */
+    deferred_stop();
     ulfius_stop_framework(&instance);
     status = 0;
 out:

@@ -214,7 +214,7 @@ static void reply_checked(struct request *req, enum report_format format, struct
     job->format = format;
     snprintf(job->request_id, sizeof job->request_id, "%s", req->request_id);
     http_reply_deferred(req, 200, formats[format].content_type,
-                        deferred_body_start(compute_results, job, results_job_free));
+                        deferred_body_start(compute_results, job, results_job_free, req->connection));
     http_header(req, "Vary", "Accept");
 }
 

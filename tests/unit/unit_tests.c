@@ -280,7 +280,7 @@ static void test_deferred_body(void)
     /* Not ready at first (the reader lets the HTTP thread go after about
      * 0.2 ms), then the whole text in pieces, then the end. */
     struct sleepy_job slow = {30, "hello, deferred world", &freed};
-    struct deferred_body *b = deferred_body_start(sleepy_compute, &slow, sleepy_free);
+    struct deferred_body *b = deferred_body_start(sleepy_compute, &slow, sleepy_free, NULL);
     CHECK(read_all(b, 4, text, sizeof text, &pending) == U_STREAM_END);
     CHECK(strcmp(text, "hello, deferred world") == 0);
     CHECK(pending >= 5); /* 30 ms of reads returning 0, each after a short wait */
@@ -288,18 +288,18 @@ static void test_deferred_body(void)
     deferred_body_release(b);
     /* A failed computation ends the body with an error. */
     struct sleepy_job failing = {1, NULL, &freed};
-    b = deferred_body_start(sleepy_compute, &failing, sleepy_free);
+    b = deferred_body_start(sleepy_compute, &failing, sleepy_free, NULL);
     CHECK(read_all(b, 16, text, sizeof text, &pending) == U_STREAM_ERROR);
     deferred_body_release(b);
     /* The client goes away before the body is ready: the report thread
      * finishes and frees it (the sanitizers and valgrind see any leak). */
     struct sleepy_job abandoned = {20, "nobody reads this", &freed};
-    deferred_body_release(deferred_body_start(sleepy_compute, &abandoned, sleepy_free));
+    deferred_body_release(deferred_body_start(sleepy_compute, &abandoned, sleepy_free, NULL));
     deferred_stop();
     CHECK(freed == 3);
     /* After the stop nothing computes: a body fails at once. */
     struct sleepy_job late = {0, "too late", &freed};
-    b = deferred_body_start(sleepy_compute, &late, sleepy_free);
+    b = deferred_body_start(sleepy_compute, &late, sleepy_free, NULL);
     CHECK(deferred_body_read(b, 0, text, sizeof text) == U_STREAM_ERROR);
     CHECK(freed == 4);
     deferred_body_release(b);
