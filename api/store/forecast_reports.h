@@ -35,13 +35,10 @@ enum store_status store_forecast_report_patch(const struct store_auth *auth, int
 enum store_status store_forecast_report_delete(const struct store_auth *auth, int64_t id, int64_t if_match,
                                                struct store_result *res);
 /* Runs saved report id (> 0), or, with id 0, the definition given as a
- * JSON object (the query parameters, lists as arrays). res->body gets the
- * result document. */
-enum store_status store_forecast_results(const struct store_auth *auth, int64_t id, const char *definition_json,
-                                         struct store_result *res);
-/* The same in two steps. The check (as the caller: every 4xx is its)
- * gives res->body = {"definition", "from", "to", "name"}; the compute
- * turns that text into the result document, with no caller. */
+ * JSON object (the query parameters, lists as arrays), in two steps. The
+ * check (as the caller: every 4xx is its) gives res->body = {"definition",
+ * "from", "to", "name"}; the compute turns that text into the result
+ * document, with no caller. */
 enum store_status store_forecast_check(const struct store_auth *auth, int64_t id, const char *definition_json,
                                        struct store_result *res);
 enum store_status store_forecast_compute(const char *request_id, const char *checked_json, struct store_result *res);

@@ -3,7 +3,7 @@
 -- or no visible report, an invalid definition, a window out of bounds) and
 -- resolves the definition and its window; the computation, made on a
 -- report thread after the 200 went out, cannot fail on the request.
--- api_forecast_report_results (0008) stays: the two in one call.
+-- api_forecast_report_results (0008) stays, as the two in one call (below).
 
 -- The checked run: {"definition": <the forecast_reports row>, "from", "to",
 -- "name"} as text, or the error api_forecast_report_results would raise.
@@ -28,4 +28,11 @@ CREATE FUNCTION api_forecast_report_compute(p_checked jsonb) RETURNS text
 LANGUAGE sql STABLE AS $$
   SELECT forecast_report_result(jsonb_populate_record(NULL::forecast_reports, p_checked->'definition'),
                                 (p_checked->>'from')::date, (p_checked->>'to')::date)::text
+$$;
+
+-- The two in one call, as before, now made of the two steps so the rules
+-- live in one place.
+CREATE OR REPLACE FUNCTION api_forecast_report_results(p_id bigint, p jsonb) RETURNS text
+LANGUAGE sql AS $$
+  SELECT api_forecast_report_compute(api_forecast_report_check(p_id, p)::jsonb)
 $$;
