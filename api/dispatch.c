@@ -8,7 +8,6 @@
 #include "deferred_body.h"
 #include "http.h"
 #include "log.h"
-#include "mhd_connection.h"
 #include "router.h"
 #include "util/alloc.h"
 #include "util/text.h"
@@ -486,7 +485,7 @@ int dispatch_request(const struct _u_request *u_req, struct _u_response *u_resp,
     set_if_match(&req, &tags);
     parse_etag_header(header(u_req, "If-None-Match"), true, &req.if_none_match);
     req.accept = header(u_req, "Accept");
-    req.connection = mhd_connection_of(u_req->client_address);
+    req.client = u_req->client_address;
     req.route->handler(&req);
     if (req.status == 0) {
         log_error(req.request_id, "handler for %s %s set no reply", req.method, route_name);

@@ -10,7 +10,7 @@
 #include "store/store.h"
 
 struct deferred_body;
-struct MHD_Connection;
+struct sockaddr;
 
 enum problem {
 #define PROBLEM(name, status, slug, title) PROBLEM_##name,
@@ -63,7 +63,7 @@ struct request {
     struct store_idempotency idempotency; /* in use when auth.idempotency points here */
     char *idempotent_body; /* what a replay answers instead of reply_body (owned), e.g. without a secret */
     const char *accept; /* borrowed header or NULL */
-    struct MHD_Connection *connection; /* this request's, when known (mhd_connection.h), else NULL */
+    const struct sockaddr *client; /* borrowed; finds the connection (mhd_connection_of) when one is needed */
     /* Collected validation errors (422 / 400). */
     struct field_error errors[HTTP_MAX_FIELD_ERRORS];
     int error_count;

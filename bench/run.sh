@@ -598,6 +598,22 @@ ROWS=()
 DETAILS=()
 MISSED=()
 
+# collect LINES: files a row's awk output (ROW|, DETAIL-, MISS lines) into
+# ROWS, DETAILS and MISSED, and says each row it added.
+collect() {
+  local line
+  while IFS= read -r line; do
+    case "$line" in
+      ROW*)
+        ROWS+=("${line#ROW}")
+        say "done: ${line#ROW}"
+        ;;
+      DETAIL*) DETAILS+=("${line#DETAIL}") ;;
+      MISS*) MISSED+=("${line#MISS}") ;;
+    esac
+  done <<<"$1"
+}
+
 # only_wanted NAME: whether the row NAME runs (every row, or those ONLY matches).
 only_wanted() {
   [ -z "$ONLY" ] || [[ "$1" =~ $ONLY ]]
@@ -737,15 +753,7 @@ bench_row() {
       if (tc != "" && cpu > tc) printf "MISS%s: server CPU %.1f µs/req > %s\n", name, cpu, tc
       if (tm != "" && rss > tm) printf "MISS%s: server RSS %.1f MiB > %s MiB\n", name, rss, tm
     }')"
-  local line
-  while IFS= read -r line; do
-    case "$line" in
-      ROW*) ROWS+=("${line#ROW}") ;;
-      DETAIL*) DETAILS+=("${line#DETAIL}") ;;
-      MISS*) MISSED+=("${line#MISS}") ;;
-    esac
-  done <<<"$lines"
-  say "done: ${ROWS[${#ROWS[@]} - 1]}"
+  collect "$lines"
 }
 
 # trigger_cost_rows LABEL WHAT TARGET_PCT SQL_FILE BODY_FN TABLE.TRIGGER...:
@@ -760,7 +768,8 @@ trigger_cost_rows() {
   only_wanted "$label, $what triggers" || return 0
   shift 5
   local tag="${what// /_}" alter
-  local script="$RAW/pgbench-$(basename "$sql" .sql)-$tag.sql"
+  local script
+  script="$RAW/pgbench-$(basename "$sql" .sql)-$tag.sql"
   local -A tps=([disable4]=0 [disable8]=0 [enable4]=0 [enable8]=0) runs=()
   expand_pgbench_script "$sql" "$script"
   make_pool "$script" "$body"
@@ -779,7 +788,7 @@ trigger_cost_rows() {
     done
   done
   psql_q "SELECT opportunity_totals_rebuild()" >/dev/null
-  local lines line
+  local lines
   lines="$(awk -v d4="${tps[disable4]}" -v d8="${tps[disable8]}" -v e4="${tps[enable4]}" -v e8="${tps[enable8]}" \
     -v rd4="${runs[disable4]}" -v rd8="${runs[disable8]}" -v re4="${runs[enable4]}" -v re8="${runs[enable8]}" \
     -v half="$half" -v target="$target" -v label="$label" -v what="$what" 'BEGIN {
@@ -794,15 +803,7 @@ trigger_cost_rows() {
         what, label, half, d4, rd4, d8, rd8, e4, re4, e8, re8, cost, 100 * (1 - e4 / d4), 100 * (1 - e8 / d8)
       if (cost >= target) printf "MISS%s on %s: costs %.1f %% of TPS >= %s %%\n", what, label, cost, target
     }')"
-  while IFS= read -r line; do
-    case "$line" in
-      ROW*) ROWS+=("${line#ROW}") ;;
-      DETAIL*) DETAILS+=("${line#DETAIL}") ;;
-      MISS*) MISSED+=("${line#MISS}") ;;
-    esac
-  done <<<"$lines"
-  say "done: ${ROWS[${#ROWS[@]} - 2]}"
-  say "done: ${ROWS[${#ROWS[@]} - 1]}"
+  collect "$lines"
 }
 
 # Every operation of the current milestone; later milestones add lines here.

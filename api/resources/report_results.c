@@ -15,6 +15,7 @@
 
 #include "deferred_body.h"
 #include "log.h"
+#include "mhd_connection.h"
 #include "report_export.h"
 #include "resources/resources.h"
 #include "store/forecast_reports.h"
@@ -214,7 +215,7 @@ static void reply_checked(struct request *req, enum report_format format, struct
     job->format = format;
     snprintf(job->request_id, sizeof job->request_id, "%s", req->request_id);
     http_reply_deferred(req, 200, formats[format].content_type,
-                        deferred_body_start(compute_results, job, results_job_free, req->connection));
+                        deferred_body_start(compute_results, job, results_job_free, mhd_connection_of(req->client)));
     http_header(req, "Vary", "Accept");
 }
 
