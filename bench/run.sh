@@ -400,15 +400,22 @@ c_statement_sql() {
 }
 
 # Expands a pgbench template: `-- @statement FILE NAME ARGS...` becomes the
-# statement's SQL with $1..$n replaced by ARGS, ended by a semicolon.
+# statement's SQL with $1..$n replaced by ARGS, ended by a semicolon, or by
+# \gset when that is the last word (its columns become variables for the
+# statements after it, as the server passes a check's result on).
 expand_pgbench_script() {
   # shellcheck disable=SC2016 # a regex matching $1, $2... literally
-  local template="$1" out="$2" line sql rest done_sql n re='^([^$]*)\$([0-9]+)(.*)$'
+  local template="$1" out="$2" line sql rest done_sql n end re='^([^$]*)\$([0-9]+)(.*)$'
   local -a words
   : >"$out"
   while IFS= read -r line || [ -n "$line" ]; do
     if [[ "$line" =~ ^--\ @statement\  ]]; then
       read -ra words <<<"${line#-- @statement }"
+      end=";"
+      if [ "${words[-1]}" = '\gset' ]; then
+        end=" \gset"
+        unset 'words[-1]'
+      fi
       [ "${#words[@]}" -ge 2 ] || die "$template: @statement needs FILE NAME [ARGS...]"
       sql="$(c_statement_sql "${words[0]}" "${words[1]}")" ||
         die "$template: no statement ${words[1]} in ${words[0]}"
@@ -426,7 +433,7 @@ expand_pgbench_script() {
         done_sql+="${BASH_REMATCH[1]}${words[n + 1]}"
         rest="${BASH_REMATCH[3]}"
       done
-      printf '%s%s;\n' "$done_sql" "$rest" >>"$out"
+      printf '%s%s%s\n' "$done_sql" "$rest" "$end" >>"$out"
     else
       printf '%s\n' "$line" >>"$out"
     fi

@@ -13,9 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "deferred_body.h"
-#include "log.h"
-#include "mhd_connection.h"
+#include "computed_reply.h"
 #include "report_export.h"
 #include "resources/resources.h"
 #include "store/forecast_reports.h"
@@ -29,10 +27,11 @@ static const struct {
     const char *name;
     const char *media_type;
     const char *content_type;
+    computed_export_fn export; /* NULL: the JSON as it is */
 } formats[FORMAT_COUNT] = {
-    [FORMAT_JSON] = {"json", "application/json", "application/json; charset=utf-8"},
-    [FORMAT_CSV] = {"csv", "text/csv", "text/csv; charset=utf-8"},
-    [FORMAT_XLSX] = {"xlsx", REPORT_XLSX_TYPE, REPORT_XLSX_TYPE},
+    [FORMAT_JSON] = {"json", "application/json", "application/json; charset=utf-8", NULL},
+    [FORMAT_CSV] = {"csv", "text/csv", "text/csv; charset=utf-8", report_export_csv},
+    [FORMAT_XLSX] = {"xlsx", REPORT_XLSX_TYPE, REPORT_XLSX_TYPE, report_export_xlsx},
 };
 
 /* How well a media range matches a type: 2 exactly ("text/csv"), 1 by its
@@ -147,50 +146,8 @@ static bool choose_format(struct request *req, enum report_format *out)
     return false;
 }
 
-/* What a report thread needs to make a body: the checked run, the format. */
-struct results_job {
-    char *checked;
-    enum report_format format;
-    char request_id[64];
-};
-
-static void results_job_free(void *p)
-{
-    struct results_job *job = p;
-    free(job->checked);
-    free(job);
-}
-
-/* On a report thread: the result document, as it is or exported. */
-static bool compute_results(void *p, char **body, size_t *length)
-{
-    struct results_job *job = p;
-    struct store_result res;
-    store_result_init(&res);
-    bool ok = store_forecast_compute(job->request_id, job->checked, &res) == STORE_OK;
-    if (!ok) {
-        log_error(job->request_id, "forecast report result failed after its check: %s",
-                  res.message ? res.message : "no detail");
-    } else if (job->format == FORMAT_JSON) {
-        *body = res.body;
-        *length = strlen(res.body);
-        res.body = NULL;
-    } else {
-        json_t *doc = json_loads(res.body, 0, NULL);
-        *body = doc == NULL                 ? NULL
-                : job->format == FORMAT_CSV ? report_export_csv(doc, length)
-                                            : report_export_xlsx(doc, length);
-        json_decref(doc);
-        ok = *body != NULL;
-        if (!ok)
-            log_error(job->request_id, "forecast report export as %s failed", formats[job->format].name);
-    }
-    store_result_cleanup(&res);
-    return ok;
-}
-
 /* Replies to a checked run: its error, or 200 with the body a report
- * thread computes (deferred_body.h), so this HTTP thread goes back to its
+ * thread computes (computed_reply.h), so this HTTP thread goes back to its
  * other connections instead of waiting for the report. */
 static void reply_checked(struct request *req, enum report_format format, struct store_result *res)
 {
@@ -209,13 +166,9 @@ static void reply_checked(struct request *req, enum report_format format, struct
         json_decref(checked);
         http_header(req, "Content-Disposition", disposition);
     }
-    struct results_job *job = xcalloc(1, sizeof *job);
-    job->checked = res->body;
+    http_reply_computed(req, formats[format].content_type, store_forecast_compute, res->body, formats[format].export,
+                        "forecast report result");
     res->body = NULL;
-    job->format = format;
-    snprintf(job->request_id, sizeof job->request_id, "%s", req->request_id);
-    http_reply_deferred(req, 200, formats[format].content_type,
-                        deferred_body_start(compute_results, job, results_job_free, mhd_connection_of(req->client)));
     http_header(req, "Vary", "Accept");
 }
 

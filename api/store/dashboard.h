@@ -1,5 +1,8 @@
 /* The dashboard: the sales funnel and the sales grid, each one JSON
- * document built by one SQL function (db/migrations/0009_dashboard.sql). */
+ * document built by PostgreSQL in two calls (as the forecast results,
+ * db/migrations/0014_dashboard_check_compute.sql): the check answers every
+ * refusal and resolves the defaults; the computation of what it returned
+ * cannot fail on the request. */
 #ifndef STORE_DASHBOARD_H
 #define STORE_DASHBOARD_H
 #include "store/store.h"
@@ -19,11 +22,17 @@ struct dashboard_sales_grid_query {
     const char *owner_ids;
 };
 
-/* On STORE_OK res->body is the whole response document (owned by res);
- * STORE_INVALID lists the fields the database refused. */
-enum store_status store_dashboard_funnel(const struct store_auth *auth, const struct dashboard_funnel_filter *filter,
-                                         struct store_result *res);
-enum store_status store_dashboard_sales_grid(const struct store_auth *auth,
-                                             const struct dashboard_sales_grid_query *query, struct store_result *res);
+/* The checks: on STORE_OK res->body is the checked request, to be passed
+ * to the computation; STORE_INVALID lists the fields the database refused. */
+enum store_status store_dashboard_funnel_check(const struct store_auth *auth,
+                                               const struct dashboard_funnel_filter *filter, struct store_result *res);
+enum store_status store_dashboard_sales_grid_check(const struct store_auth *auth,
+                                                   const struct dashboard_sales_grid_query *query,
+                                                   struct store_result *res);
+/* The computations (computed_reply.h): on STORE_OK res->body is the whole
+ * response document (owned by res). */
+enum store_status store_dashboard_funnel_compute(const char *request_id, const char *checked, struct store_result *res);
+enum store_status store_dashboard_sales_grid_compute(const char *request_id, const char *checked,
+                                                     struct store_result *res);
 
 #endif

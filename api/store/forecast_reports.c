@@ -20,12 +20,9 @@ const struct db_statement forecast_report_statements[] = {
     {"forecast_report_create", "SELECT body::text, version, id FROM api_forecast_report_create($1::jsonb)"},
     {"forecast_report_patch", "SELECT body::text, version, id FROM api_forecast_report_patch($1, $2::jsonb, $3)"},
     {"forecast_report_delete", "SELECT body::text, version, id FROM api_forecast_report_delete($1, $2)"},
-    /* The whole result, built in PostgreSQL by one function call (the
-     * benchmark's baseline: what the two calls below do together). */
-    {"forecast_report_results", "SELECT api_forecast_report_results($1::bigint, $2::jsonb), 0, 0"},
     /* The check on the request, the result later on a report thread. */
-    {"forecast_report_check", "SELECT api_forecast_report_check($1::bigint, $2::jsonb), 0, 0"},
-    {"forecast_report_compute", "SELECT api_forecast_report_compute($1::jsonb), 0, 0"},
+    {"forecast_report_check", "SELECT api_forecast_report_check($1::bigint, $2::jsonb) AS checked"},
+    {"forecast_report_compute", "SELECT api_forecast_report_compute($1::jsonb)"},
     {NULL, NULL},
 };
 

@@ -1,2 +1,5 @@
--- pgbench baseline for GET /dashboard/funnel: no owner, no window (NULLs).
--- @statement api/store/dashboard.c dashboard_funnel NULL NULL NULL
+-- pgbench baseline for GET /dashboard/funnel: the two statements the
+-- server runs, with no owner and no window (NULLs): the check (its result
+-- kept in :checked), then the funnel.
+-- @statement api/store/dashboard.c dashboard_funnel_check NULL NULL NULL \gset
+-- @statement api/store/dashboard.c dashboard_funnel_compute :checked

@@ -1,3 +1,5 @@
--- pgbench baseline for GET /dashboard/sales-grid?period=month: the current
--- fiscal year (from, to and owner_ids NULL).
--- @statement api/store/dashboard.c dashboard_sales_grid :grid_period NULL NULL NULL
+-- pgbench baseline for GET /dashboard/sales-grid?period=month: the two
+-- statements the server runs for the current fiscal year (from, to and
+-- owner_ids NULL): the check (its result kept in :checked), then the grid.
+-- @statement api/store/dashboard.c dashboard_sales_grid_check :grid_period NULL NULL NULL \gset
+-- @statement api/store/dashboard.c dashboard_sales_grid_compute :checked

@@ -1,4 +1,6 @@
 -- pgbench baseline for GET /reports/forecast?period=next_12_months&group_by=month&split_by=owner:
--- the results statement with no saved report (NULL) and the definition the
--- server builds from the query string (:forecast_def, from bench/run.sh).
--- @statement api/store/forecast_reports.c forecast_report_results NULL :forecast_def
+-- the two statements the server runs, with no saved report (NULL) and the
+-- definition it builds from the query string (:forecast_def, from
+-- bench/run.sh): the check (its result kept in :checked), then the result.
+-- @statement api/store/forecast_reports.c forecast_report_check NULL :forecast_def \gset
+-- @statement api/store/forecast_reports.c forecast_report_compute :checked
