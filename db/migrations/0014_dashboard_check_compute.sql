@@ -2,8 +2,9 @@
 -- (0013): the check, made while the request holds its HTTP thread, answers
 -- every 4xx and resolves the defaults; the computation, made on a report
 -- thread after the 200 went out, cannot fail on the request. The one-call
--- functions of 0010 stay, now made of the two steps so the rules live in
--- one place.
+-- functions (0010, and api_forecast_report_results of 0013) are dropped:
+-- the server and the benchmark's baselines run the two steps, so the rules
+-- live in one place.
 
 ------------------------------------------------------------------------
 -- The funnel
@@ -66,10 +67,7 @@ BEGIN
       FROM stages st);
 END $$;
 
-CREATE OR REPLACE FUNCTION api_dashboard_funnel(p_owner_id bigint, p_from date, p_to date) RETURNS json
-LANGUAGE sql STABLE AS $$
-  SELECT api_dashboard_funnel_compute(api_dashboard_funnel_check(p_owner_id, p_from, p_to)::jsonb)::json
-$$;
+DROP FUNCTION api_dashboard_funnel(bigint, date, date);
 
 ------------------------------------------------------------------------
 -- The sales grid
@@ -189,8 +187,10 @@ BEGIN
                                                   sum(c.open_weighted_value)) FROM cells c))::text);
 END $$;
 
-CREATE OR REPLACE FUNCTION api_dashboard_sales_grid(p_period text, p_from date, p_to date, p_owner_ids bigint[])
-RETURNS json
-LANGUAGE sql STABLE AS $$
-  SELECT api_dashboard_sales_grid_compute(api_dashboard_sales_grid_check(p_period, p_from, p_to, p_owner_ids)::jsonb)::json
-$$;
+DROP FUNCTION api_dashboard_sales_grid(text, date, date, bigint[]);
+
+------------------------------------------------------------------------
+-- The forecast results in one call
+------------------------------------------------------------------------
+
+DROP FUNCTION api_forecast_report_results(bigint, jsonb);
