@@ -26,14 +26,14 @@ void *mhd_connection_uri_logger(void *cls, const char *uri, struct MHD_Connectio
     const union MHD_ConnectionInfo *info = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     if (info && info->client_addr && info->client_addr->sa_family == AF_INET) {
         const struct sockaddr_in *client = (const struct sockaddr_in *)info->client_addr;
-        unsigned slot = next_slot;
-        for (unsigned i = 0; i < SLOTS; i++)
-            if (seen[i].con && same_client(&seen[i].client, client)) {
+        unsigned slot = SLOTS;
+        for (unsigned i = 0; i < SLOTS && slot == SLOTS; i++)
+            if (seen[i].con && same_client(&seen[i].client, client))
                 slot = i;
-                break;
-            }
-        if (slot == next_slot)
+        if (slot == SLOTS) { /* a new client: the oldest slot */
+            slot = next_slot;
             next_slot = (next_slot + 1) % SLOTS;
+        }
         seen[slot].client = *client;
         seen[slot].con = con;
     }
