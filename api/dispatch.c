@@ -5,6 +5,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "acceptor.h"
 #include "deferred_body.h"
 #include "http.h"
 #include "log.h"
@@ -440,9 +441,8 @@ static void send_reply(struct request *req, struct _u_response *u_resp)
     }
 }
 
-int dispatch_request(const struct _u_request *u_req, struct _u_response *u_resp, void *user_data)
+static int dispatch(const struct _u_request *u_req, struct _u_response *u_resp)
 {
-    (void)user_data;
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
     struct request req;
@@ -500,4 +500,13 @@ out:
         req.path_params[i] = NULL; /* they point into segments */
     request_cleanup(&req, segments, segment_count);
     return U_CALLBACK_COMPLETE;
+}
+
+int dispatch_request(const struct _u_request *u_req, struct _u_response *u_resp, void *user_data)
+{
+    (void)user_data;
+    acceptor_handler_begin(); /* the pool thread is busy (acceptor.h) */
+    int status = dispatch(u_req, u_resp);
+    acceptor_handler_end();
+    return status;
 }

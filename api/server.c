@@ -6,6 +6,7 @@
 #include <string.h>
 #include <ulfius.h>
 
+#include "acceptor.h"
 #include "deferred_body.h"
 #include "dispatch.h"
 #include "log.h"
@@ -43,6 +44,8 @@ static int start(struct _u_instance *instance, const struct config *cfg, struct 
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 16384, NULL},
         {MHD_OPTION_SOCK_ADDR, 0, addr},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)mhd_request_completed, NULL},
+        /* Counts each pool thread's connections (acceptor.h). */
+        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)acceptor_notify, NULL},
         /* Ulfius' own, after recording the connection (mhd_connection.h). */
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)mhd_connection_uri_logger, NULL},
         {MHD_OPTION_END, 0, NULL},
@@ -89,17 +92,25 @@ int server_run(const struct config *cfg)
         log_error(NULL, "cannot listen on %s:%u", cfg->bind, cfg->port);
         goto out;
     }
+    if (!start_mode_is_default() && !acceptor_start(instance.mhd_daemon, cfg->threads)) {
+        ulfius_stop_framework(&instance);
+        acceptor_close();
+        goto out;
+    }
     log_info(NULL, "listening on http://%s:%u (%u threads, %u report threads, %u database connections)", cfg->bind,
              cfg->port, cfg->threads, cfg->report_threads, cfg->db_pool_size);
     int sig = 0;
     sigwait(&signals, &sig);
     log_info(NULL, "signal %d: finishing in-flight requests", sig);
-    /* The report threads finish their bodies first, resuming the suspended
-     * connections (libmicrohttpd must not stop with one suspended). Then
-     * MHD_stop_daemon, called by ulfius_stop_framework, closes the listener
-     * and waits for its threads, which finish the requests they hold. */
+    /* No new connections; the report threads finish their bodies,
+     * resuming the suspended connections (libmicrohttpd must not stop with
+     * one suspended). Then MHD_stop_daemon, called by
+     * ulfius_stop_framework, waits for its threads, which finish the
+     * requests they hold; the listen socket is closed after it. */
+    acceptor_stop();
     deferred_stop();
     ulfius_stop_framework(&instance);
+    acceptor_close();
     status = 0;
 out:
     ulfius_clean_instance(&instance);

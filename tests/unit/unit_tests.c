@@ -1,11 +1,14 @@
 /* Unit tests of the pure helpers. Prints "N passed, N failed". */
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <ulfius.h>
+#include <unistd.h>
 
+#include "acceptor.h"
 #include "deferred_body.h"
 #include "http.h"
 #include "router.h"
@@ -305,6 +308,35 @@ static void test_deferred_body(void)
     deferred_body_release(b);
 }
 
+/* Where the accepting thread puts a connection (acceptor.h). */
+static void test_acceptor_placement(void)
+{
+    long long now = 100 * ACCEPTOR_STUCK_NS;
+    int connections[3] = {5, 3, 4};
+    long long idle[3] = {0, 0, 0};
+    CHECK(acceptor_choose(connections, idle, 3, now) == 1); /* the fewest */
+    /* A thread in one handler for long is passed over; briefly busy is not. */
+    long long stuck[3] = {0, now - 2 * ACCEPTOR_STUCK_NS, 0};
+    CHECK(acceptor_choose(connections, stuck, 3, now) == 2);
+    long long brief[3] = {0, now - ACCEPTOR_STUCK_NS / 2, 0};
+    CHECK(acceptor_choose(connections, brief, 3, now) == 1);
+    /* Every thread stuck: the fewest still. */
+    long long all[3] = {1, 1, 1};
+    CHECK(acceptor_choose(connections, all, 3, now) == 1);
+    int even[2] = {7, 7};
+    CHECK(acceptor_choose(even, idle, 2, now) == 0);
+    /* A descriptor of every residue, the others closed. */
+    for (unsigned count = 2; count <= 4; count++)
+        for (unsigned residue = 0; residue < count; residue++) {
+            int fd = dup(STDERR_FILENO);
+            int got = acceptor_numbered_for(fd, residue, count);
+            CHECK(got >= 0 && (unsigned)got % count == residue);
+            CHECK(got == fd || fcntl(fd, F_GETFD) == -1); /* the original closed when replaced */
+            CHECK(fcntl(got, F_GETFD) != -1);
+            close(got);
+        }
+}
+
 int main(void)
 {
     test_money();
@@ -318,6 +350,7 @@ int main(void)
     test_written_numbers();
     test_router();
     test_deferred_body();
+    test_acceptor_placement();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
