@@ -22,10 +22,11 @@ static struct {
 } threads[MAX_THREADS];
 
 static _Thread_local int my_thread = -1; /* index of this pool thread, once it got a connection */
+static atomic_uint pool_size; /* 0 until the listen socket is taken over */
+static char counted; /* the socket context of a connection counted when added */
 
 static struct {
     struct MHD_Daemon *daemon;
-    unsigned count; /* pool threads; 0 when not taken over */
     int listen_fd; /* -1 when not taken over */
     int stop_fd; /* eventfd written to stop the thread */
     pthread_t thread;
@@ -44,13 +45,17 @@ void acceptor_notify(void *cls, struct MHD_Connection *connection, void **socket
 {
     (void)cls;
     (void)socket_context;
+    unsigned n = atomic_load(&pool_size);
     const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
-    if (acceptor.count == 0 || info == NULL || info->connect_fd < 0)
+    if (n == 0 || info == NULL || info->connect_fd < 0)
         return;
-    my_thread = (int)((unsigned)info->connect_fd % acceptor.count);
-    /* Counted up when added (below): a burst is placed before the pool
-     * threads see the first of it. */
-    if (code == MHD_CONNECTION_NOTIFY_CLOSED)
+    my_thread = (int)((unsigned)info->connect_fd % n);
+    /* Counted up when added (below), so a burst is placed before the pool
+     * threads see the first of it; one libmicrohttpd accepted before the
+     * takeover was never counted. */
+    if (code == MHD_CONNECTION_NOTIFY_STARTED)
+        *socket_context = &counted;
+    else if (*socket_context == &counted)
         atomic_fetch_sub(&threads[my_thread].connections, 1);
 }
 
@@ -85,11 +90,12 @@ static unsigned choose_thread(void)
 {
     int connections[MAX_THREADS];
     long long busy_since[MAX_THREADS];
-    for (unsigned t = 0; t < acceptor.count; t++) {
+    unsigned n = atomic_load(&pool_size);
+    for (unsigned t = 0; t < n; t++) {
         connections[t] = atomic_load(&threads[t].connections);
         busy_since[t] = atomic_load(&threads[t].busy_since_ns);
     }
-    return acceptor_choose(connections, busy_since, acceptor.count, now_ns());
+    return acceptor_choose(connections, busy_since, n, now_ns());
 }
 
 int acceptor_numbered_for(int fd, unsigned residue, unsigned count)
@@ -129,13 +135,14 @@ static bool accept_pending(void)
             log_error(NULL, "accepting connections failed: %s", strerror(errno));
             return false;
         }
-        unsigned thread = choose_thread();
-        fd = acceptor_numbered_for(fd, thread, acceptor.count);
+        unsigned n = atomic_load(&pool_size);
+        fd = acceptor_numbered_for(fd, choose_thread(), n);
+        unsigned thread = (unsigned)fd % n;
         /* Counted first: libmicrohttpd may close it (and count it down) at once. */
-        atomic_fetch_add(&threads[(unsigned)fd % acceptor.count].connections, 1);
-        /* On failure libmicrohttpd closes the socket itself, uncounted. */
+        atomic_fetch_add(&threads[thread].connections, 1);
+        /* On failure libmicrohttpd closes the socket itself. */
         if (MHD_add_connection(acceptor.daemon, fd, (struct sockaddr *)&addr, len) != MHD_YES) {
-            atomic_fetch_sub(&threads[(unsigned)fd % acceptor.count].connections, 1);
+            atomic_fetch_sub(&threads[thread].connections, 1);
             log_warning(NULL, "a connection was refused: %s", strerror(errno));
         }
     }
@@ -168,7 +175,6 @@ bool acceptor_start(struct MHD_Daemon *daemon, unsigned count)
         log_warning(NULL, "no eventfd (%s): connections are not spread evenly", strerror(errno));
         return true;
     }
-    acceptor.count = count; /* before: a connection libmicrohttpd accepted meanwhile is counted both ways */
     MHD_socket fd = MHD_quiesce_daemon(daemon);
     if (fd == MHD_INVALID_SOCKET) { /* the daemon keeps accepting by itself */
         log_warning(NULL, "libmicrohttpd kept its listen socket: connections are not spread evenly");
@@ -178,6 +184,7 @@ bool acceptor_start(struct MHD_Daemon *daemon, unsigned count)
     }
     acceptor.daemon = daemon;
     acceptor.listen_fd = fd;
+    atomic_store(&pool_size, count);
     acceptor.running = pthread_create(&acceptor.thread, NULL, accept_loop, NULL) == 0;
     if (!acceptor.running)
         log_error(NULL, "cannot start the accepting thread");
