@@ -44,7 +44,6 @@ void acceptor_notify(void *cls, struct MHD_Connection *connection, void **socket
                      enum MHD_ConnectionNotificationCode code)
 {
     (void)cls;
-    (void)socket_context;
     unsigned n = atomic_load(&pool_size);
     const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
     if (n == 0 || info == NULL || info->connect_fd < 0)
