@@ -494,6 +494,25 @@ make_pool() {
   done
 }
 
+# start_staggered_wrk COUNT LUA SECONDS OUTFILE TIMEOUT: COUNT one-connection
+# wrk clients in the background, started 0.5 s apart (so they connect as
+# independent users would), writing OUTFILE-1.txt...; their pids and output
+# files in STAGGERED_PIDS and STAGGERED_OUTS.
+STAGGERED_PIDS=()
+STAGGERED_OUTS=()
+start_staggered_wrk() {
+  local i
+  STAGGERED_PIDS=()
+  STAGGERED_OUTS=()
+  for ((i = 1; i <= $1; i++)); do
+    STAGGERED_OUTS+=("${4%.txt}-$i.txt")
+    wrk -t1 -c1 -d"$3"s --latency --timeout "$5" -s "$2" -H "Authorization: Bearer $TOKEN" \
+      "http://127.0.0.1:$API_PORT" >"${4%.txt}-$i.txt" 2>&1 &
+    STAGGERED_PIDS+=($!)
+    [ "$i" -eq "$1" ] || sleep 0.5
+  done
+}
+
 # bg_start wrk|pgbench FILE SECONDS OUTFILE: MIXED_CONNS clients of FILE in
 # the background for SECONDS; bg_wait waits for them to end by themselves.
 # wrk: one process of one connection per client (OUTFILE-1.txt, -2...),
@@ -510,13 +529,9 @@ bg_start() {
   BG_OUTS=()
   case "$1" in
     wrk)
-      for ((i = 1; i <= MIXED_CONNS; i++)); do
-        BG_OUTS+=("${4%.txt}-$i.txt")
-        wrk -t1 -c1 -d"$3"s --latency --timeout 30s -s "$2" -H "Authorization: Bearer $TOKEN" \
-          "http://127.0.0.1:$API_PORT" >"${4%.txt}-$i.txt" 2>&1 &
-        BG_PIDS+=($!)
-        [ "$i" -eq "$MIXED_CONNS" ] || sleep 0.5
-      done
+      start_staggered_wrk "$MIXED_CONNS" "$2" "$3" "$4" 30s
+      BG_PIDS=("${STAGGERED_PIDS[@]}")
+      BG_OUTS=("${STAGGERED_OUTS[@]}")
       ;;
     pgbench)
       BG_OUTS+=("$4")
@@ -566,16 +581,10 @@ run_wrk() {
       die "wrk failed: $(tail -n 5 "$3")"
     return
   fi
-  local i pids=() outs=()
-  for ((i = 1; i <= CONNS; i++)); do
-    outs+=("${3%.txt}-$i.txt")
-    wrk -t1 -c1 -d"$2"s --latency --timeout 10s -s "$1" -H "Authorization: Bearer $TOKEN" \
-      "http://127.0.0.1:$API_PORT" >"${3%.txt}-$i.txt" 2>&1 &
-    pids+=($!)
-    [ "$i" -eq "$CONNS" ] || sleep 0.5
-  done
-  for i in "${!pids[@]}"; do
-    wait "${pids[$i]}" || die "wrk failed: $(tail -n 5 "${outs[$i]}")"
+  local i
+  start_staggered_wrk "$CONNS" "$1" "$2" "$3" 10s
+  for i in "${!STAGGERED_PIDS[@]}"; do
+    wait "${STAGGERED_PIDS[$i]}" || die "wrk failed: $(tail -n 5 "${STAGGERED_OUTS[$i]}")"
   done
   awk 'function num(k,   v) { v = $0; if (!match(v, "\"" k "\":[0-9.eE+-]+")) return 0
                                v = substr(v, RSTART + length(k) + 3, RLENGTH - length(k) - 3); return v + 0 }
@@ -590,8 +599,8 @@ run_wrk() {
              printf "BENCH_JSON {\"requests\":%d,\"duration_us\":%d,\"bytes\":%d,\"rps\":%.2f,\"p50_us\":%d,", req, dur, bytes, rps, p50 / n
              printf "\"p90_us\":%d,\"p99_us\":%d,\"p999_us\":%d,\"max_us\":%d,\"mean_us\":%.1f,", p90 / n, p99, p999, mx, mean / n
              printf "\"err_connect\":%d,\"err_read\":%d,\"err_write\":%d,\"err_status\":%d,\"err_timeout\":%d}\n", \
-               err["connect"], err["read"], err["write"], err["status"], err["timeout"] }' "${outs[@]}" >"$3" ||
-    die "no result line in ${outs[*]}"
+               err["connect"], err["read"], err["write"], err["status"], err["timeout"] }' "${STAGGERED_OUTS[@]}" >"$3" ||
+    die "no result line in ${STAGGERED_OUTS[*]}"
 }
 
 json_num() { sed -n "s/^BENCH_JSON .*\"$2\":\([0-9.eE+-]*\).*/\1/p" "$1"; }
