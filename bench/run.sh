@@ -14,8 +14,10 @@
 # Env (defaults): BIN (bin/crm-api), SCALE (100000 accounts), OWNERS (20),
 #   SCALE_OPPS (1000000 opportunities, `rows` only; smaller for quick runs),
 #   REPORT_CONNS (2: wrk connections of the report rows, so their p50 is the
-#   time of a report, not of a queue of 32), MIXED_CONNS (2: report clients
-#   running beside the mixed-load row),
+#   time of a report, not of a queue of 32), REPORT_ROUNDS (4: the report
+#   rows' wrk and pgbench runs take turns, DURATION/REPORT_ROUNDS s each, so
+#   the machine's drift does not fall on one side of their ratio),
+#   MIXED_CONNS (2: report clients running beside the mixed-load row),
 #   DURATION (20 s, wrk and pgbench), WARMUP (5 s), CONNS (32), WRK_THREADS (2),
 #   THREADS (2, server pool), PG_DIR (.pg-bench), PG_PORT (5460),
 #   API_PORT (18100), IDLE_TRIES (60 waits of about 1 s for an idle machine
@@ -38,7 +40,8 @@
 # Variables set in front of a bench_row call change that row only: CONNS,
 # TARGET_* (empty: not checked), POOL_BODY (a function printing request body
 # K; the pgbench script, which uses :body, then runs as POOL_SIZE copies, one
-# per body, picked at random per transaction: pgbench cannot build strings)
+# per body, picked at random per transaction: pgbench cannot build strings),
+# ROUNDS (turns of wrk and pgbench; not with a background load)
 # and BG_LUA + BG_SQL (a background load of MIXED_CONNS clients during the
 # measured wrk and pgbench runs).
 # shellcheck disable=SC2317 # cleanup (a trap) and body_* (POOL_BODY) are called indirectly
@@ -52,6 +55,7 @@ OWNERS="${OWNERS:-20}"
 SCALE_OPPS="${SCALE_OPPS:-1000000}"
 REPORT_CONNS="${REPORT_CONNS:-2}"
 MIXED_CONNS="${MIXED_CONNS:-2}"
+REPORT_ROUNDS="${REPORT_ROUNDS:-4}"
 ONLY="${ONLY:-}"
 DURATION="${DURATION:-20}"
 WARMUP="${WARMUP:-5}"
@@ -81,6 +85,7 @@ TARGET_TOTALS_PCT=10        # POST and PATCH throughput lost to the monthly tota
 POOL_BODY=""
 POOL_SIZE=64
 PGBENCH_CLIENTS="4 8"       # pgbench -c of the baseline (the best counts); reports: as many as wrk
+ROUNDS=1                    # turns of wrk and pgbench in a row's measured time; reports: REPORT_ROUNDS
 BG_LUA=""
 BG_SQL=""
 
@@ -90,11 +95,11 @@ die() {
   exit 1
 }
 
-for n in IDLE_TRIES SCALE OWNERS SCALE_OPPS REPORT_CONNS MIXED_CONNS DURATION WARMUP CONNS WRK_THREADS THREADS \
+for n in IDLE_TRIES SCALE OWNERS SCALE_OPPS REPORT_CONNS REPORT_ROUNDS MIXED_CONNS DURATION WARMUP CONNS WRK_THREADS THREADS \
   PG_PORT API_PORT; do
   case "${!n}" in '' | *[!0-9]*) die "$n must be a whole number, got '${!n}'" ;; esac
 done
-for n in SCALE SCALE_OPPS DURATION REPORT_CONNS MIXED_CONNS; do
+for n in SCALE SCALE_OPPS DURATION REPORT_CONNS REPORT_ROUNDS MIXED_CONNS; do
   [ "${!n}" -ge 1 ] || die "$n must be at least 1"
 done
 case "$MODE" in rows | modes | profile) ;; *) die "usage: bench/run.sh [rows|modes|profile]" ;; esac
@@ -586,21 +591,36 @@ run_wrk() {
   for i in "${!STAGGERED_PIDS[@]}"; do
     wait "${STAGGERED_PIDS[$i]}" || die "wrk failed: $(tail -n 5 "${STAGGERED_OUTS[$i]}")"
   done
-  awk 'function num(k,   v) { v = $0; if (!match(v, "\"" k "\":[0-9.eE+-]+")) return 0
+  merge_wrk_results together "$3" "${STAGGERED_OUTS[@]}"
+}
+
+# merge_wrk_results together|in-turn OUTFILE FILES...: one result line from
+# the wrk result lines of FILES: clients that ran together (requests and
+# req/s summed, p50/p90/mean the mean of the clients') or runs made one
+# after another (requests summed over their summed time; p50/p90/mean
+# weighted by requests); p99/p99.9/max the worst either way.
+merge_wrk_results() {
+  local how="$1" out="$2"
+  shift 2
+  awk -v how="$how" '
+       function num(k,   v) { v = $0; if (!match(v, "\"" k "\":[0-9.eE+-]+")) return 0
                                v = substr(v, RSTART + length(k) + 3, RLENGTH - length(k) - 3); return v + 0 }
-       /^BENCH_JSON / { n++; req += num("requests"); rps += num("rps"); bytes += num("bytes")
-                        if (num("duration_us") > dur) dur = num("duration_us")
-                        p50 += num("p50_us"); p90 += num("p90_us"); mean += num("mean_us")
+       /^BENCH_JSON / { n++; r = num("requests"); req += r; rps += num("rps"); bytes += num("bytes")
+                        w = how == "together" ? 1 : r; weight += w
+                        if (how == "together") { if (num("duration_us") > dur) dur = num("duration_us") }
+                        else dur += num("duration_us")
+                        p50 += w * num("p50_us"); p90 += w * num("p90_us"); mean += w * num("mean_us")
                         if (num("p99_us") > p99) p99 = num("p99_us"); if (num("p999_us") > p999) p999 = num("p999_us")
                         if (num("max_us") > mx) mx = num("max_us")
                         split("connect read write status timeout", e, " ")
                         for (i in e) err[e[i]] += num("err_" e[i]) }
-       END { if (n == 0) exit 1
-             printf "BENCH_JSON {\"requests\":%d,\"duration_us\":%d,\"bytes\":%d,\"rps\":%.2f,\"p50_us\":%d,", req, dur, bytes, rps, p50 / n
-             printf "\"p90_us\":%d,\"p99_us\":%d,\"p999_us\":%d,\"max_us\":%d,\"mean_us\":%.1f,", p90 / n, p99, p999, mx, mean / n
+       END { if (n == 0 || weight == 0) exit 1
+             if (how != "together") rps = dur > 0 ? req * 1e6 / dur : 0
+             printf "BENCH_JSON {\"requests\":%d,\"duration_us\":%d,\"bytes\":%d,\"rps\":%.2f,\"p50_us\":%d,", req, dur, bytes, rps, p50 / weight
+             printf "\"p90_us\":%d,\"p99_us\":%d,\"p999_us\":%d,\"max_us\":%d,\"mean_us\":%.1f,", p90 / weight, p99, p999, mx, mean / weight
              printf "\"err_connect\":%d,\"err_read\":%d,\"err_write\":%d,\"err_status\":%d,\"err_timeout\":%d}\n", \
-               err["connect"], err["read"], err["write"], err["status"], err["timeout"] }' "${STAGGERED_OUTS[@]}" >"$3" ||
-    die "no result line in ${STAGGERED_OUTS[*]}"
+               err["connect"], err["read"], err["write"], err["status"], err["timeout"] }' "$@" >"$out" ||
+    die "no result line in $*"
 }
 
 json_num() { sed -n "s/^BENCH_JSON .*\"$2\":\([0-9.eE+-]*\).*/\1/p" "$1"; }
@@ -635,10 +655,39 @@ only_wanted() {
   [ -z "$ONLY" ] || [[ "$1" =~ $ONLY ]]
 }
 
+# run_wrk_counted LUA SECONDS OUTFILE: run_wrk, adding the CPU ticks the
+# server, PostgreSQL, wrk, the machine and its interrupts used meanwhile,
+# and the seconds it took, to bench_row's srv, pg, wrk, machine, irq and
+# elapsed (bash's dynamic scope: it runs inside bench_row).
+run_wrk_counted() {
+  local srv0 srv1 pg0 pg1 wrk0 m0 m1 q0 q1 e0 e1
+  pg0="$(pg_ticks_snapshot)"
+  children_ticks
+  wrk0="$CHILD_TICKS"
+  m0="$(machine_ticks)"
+  q0="$(irq_ticks)"
+  srv0="$(cpu_ticks "$SERVER_PID")"
+  e0="$EPOCHREALTIME"
+  run_wrk "$@"
+  e1="$EPOCHREALTIME"
+  srv1="$(cpu_ticks "$SERVER_PID")"
+  m1="$(machine_ticks)"
+  q1="$(irq_ticks)"
+  children_ticks
+  pg1="$(pg_ticks_snapshot)"
+  srv=$((srv + srv1 - srv0))
+  pg=$((pg + $(pg_ticks_between "$pg0" "$pg1")))
+  wrk=$((wrk + CHILD_TICKS - wrk0))
+  machine=$((machine + m1 - m0))
+  irq=$((irq + q1 - q0))
+  elapsed="$(awk -v a="$elapsed" -v b="$e0" -v c="$e1" 'BEGIN { print a + c - b }')"
+}
+
 # bench_row NAME LUA_SCRIPT PGBENCH_SQL_FILE [PIPELINE_SQL_FILE]: warm-up,
 # measured wrk run (CPU of the server, PostgreSQL, wrk and the machine, and
-# the server's RSS around it), then pgbench -c4 and -c8 on the same SQL; the higher TPS is the
-# baseline. PIPELINE_SQL_FILE, if given, is everything the server sends
+# the server's RSS around it), then pgbench at each of PGBENCH_CLIENTS (-c4
+# and -c8) on the same SQL; the higher TPS is the baseline. With ROUNDS > 1
+# the wrk run and the pgbench runs take turns (see below). PIPELINE_SQL_FILE, if given, is everything the server sends
 # (auth + data), also run -c4 and -c8 and shown in the details only.
 bench_row() {
   local name="$1" lua="$2" template="$3" pipeline_template="${4:-}" s
@@ -661,7 +710,11 @@ bench_row() {
     pipeline_script="$RAW/pgbench-$s-pipeline.sql"
     expand_pgbench_script "$pipeline_template" "$pipeline_script"
   fi
-  say "row '$name': warm-up ${WARMUP}s, wrk -c$CONNS ${DURATION}s, pgbench -c4/-c8 ${DURATION}s each"
+  if [ "${ROUNDS:-1}" -gt 1 ]; then
+    say "row '$name': warm-up ${WARMUP}s, then $ROUNDS turns of wrk -c$CONNS and pgbench -c${PGBENCH_CLIENTS// /\/-c}, ${DURATION}s each in all"
+  else
+    say "row '$name': warm-up ${WARMUP}s, wrk -c$CONNS ${DURATION}s, pgbench -c${PGBENCH_CLIENTS// /\/-c} ${DURATION}s each"
+  fi
 
   wait_idle
   # The background load runs through the warm-up and the measured run.
@@ -669,23 +722,34 @@ bench_row() {
   if [ "$WARMUP" -gt 0 ]; then
     run_wrk "$lua" "$WARMUP" "$RAW/wrk-$s-warmup.txt"
   fi
-  local srv0 srv1 pg0 pg1 wrk0 wrk1 m0 m1 q0 q1 e0 e1 thr0 thr1 split
+  # With ROUNDS > 1 the measured wrk run and the pgbench runs alternate in
+  # ROUNDS turns of DURATION/ROUNDS s each, so a drift of this shared
+  # machine weighs on the API and on its baseline alike.
+  local rounds="${ROUNDS:-1}" secs="$DURATION" round round_out best c t
+  [ "$rounds" -le 1 ] || secs=$(((DURATION + rounds - 1) / rounds))
+  [ "$rounds" -le 1 ] || [ -z "$BG_LUA" ] || die "row '$name': ROUNDS and a background load do not go together"
+  local srv=0 pg=0 wrk=0 machine=0 irq=0 elapsed=0 thr0 thr1 split round_ratios=""
+  local -a round_outs=()
+  local -A tps_sum=()
   thr0="$(worker_ticks "$SERVER_PID")"
-  pg0="$(pg_ticks_snapshot)"
-  children_ticks
-  wrk0="$CHILD_TICKS"
-  m0="$(machine_ticks)"
-  q0="$(irq_ticks)"
-  srv0="$(cpu_ticks "$SERVER_PID")"
-  e0="$EPOCHREALTIME"
-  run_wrk "$lua" "$DURATION" "$wrk_out"
-  e1="$EPOCHREALTIME"
-  srv1="$(cpu_ticks "$SERVER_PID")"
-  m1="$(machine_ticks)"
-  q1="$(irq_ticks)"
-  children_ticks
-  wrk1="$CHILD_TICKS"
-  pg1="$(pg_ticks_snapshot)"
+  for ((round = 1; round <= rounds; round++)); do
+    round_out="$wrk_out"
+    [ "$rounds" -le 1 ] || round_out="${wrk_out%.txt}-round$round.txt"
+    [ "$round" -eq 1 ] || wait_idle
+    run_wrk_counted "$lua" "$secs" "$round_out"
+    round_outs+=("$round_out")
+    [ "$rounds" -gt 1 ] || break
+    best=0
+    for c in $PGBENCH_CLIENTS; do
+      wait_idle
+      t="$(DURATION="$secs" run_pgbench "$pg_script" "$c" "$RAW/pgbench-$s-c$c-round$round.txt")"
+      tps_sum[$c]="$(awk -v a="${tps_sum[$c]:-0}" -v b="$t" 'BEGIN { print a + b }')"
+      if awk -v a="$t" -v b="$best" 'BEGIN { exit !(a > b) }'; then best="$t"; fi
+    done
+    round_ratios+="${round_ratios:+, }$(awk -v a="$(json_num "$round_out" rps)" -v b="$best" \
+      'BEGIN { printf "%.2f", a / b }')"
+  done
+  [ "$rounds" -le 1 ] || merge_wrk_results in-turn "$wrk_out" "${round_outs[@]}"
   thr1="$(worker_ticks "$SERVER_PID")"
   split="$(worker_split "$thr0" "$thr1")"
   local hwm
@@ -716,9 +780,16 @@ bench_row() {
   done
   [ "$requests" -gt 0 ] || die "wrk completed no request (see $wrk_out)"
 
-  # pgbench at each client count of PGBENCH_CLIENTS; the baseline is the best.
-  local c t bg_tps="" tps_list="" base=0 base_c=""
+  # pgbench at each client count of PGBENCH_CLIENTS; the baseline is the best
+  # (with ROUNDS, the mean TPS of the turns at that count).
+  local bg_tps="" tps_list="" base=0 base_c=""
   for c in $PGBENCH_CLIENTS; do
+    if [ "$rounds" -gt 1 ]; then
+      t="$(awk -v a="${tps_sum[$c]}" -v n="$rounds" 'BEGIN { print a / n }')"
+      tps_list+="${tps_list:+, }-c$c $(printf '%.0f' "$t")"
+      if awk -v a="$t" -v b="$base" 'BEGIN { exit !(a > b) }'; then base="$t" base_c="c$c"; fi
+      continue
+    fi
     wait_idle
     [ -z "$BG_LUA" ] || bg_start pgbench "$bg_script" $((DURATION + 3)) "$RAW/pgbench-$s-background-c$c.txt"
     t="$(run_pgbench "$pg_script" "$c" "$RAW/pgbench-$s-c$c.txt")"
@@ -730,6 +801,8 @@ bench_row() {
     fi
   done
   [ -z "$BG_LUA" ] || bg_note+="; pgbench ran beside $MIXED_CONNS pgbench clients of its SQL (TPS $bg_tps)"
+  [ "$rounds" -le 1 ] ||
+    bg_note+="; wrk and pgbench alternated in $rounds turns of $secs s each, API/pgbench per turn: $round_ratios"
   local ptps4=0 ptps8=0
   if [ -n "$pipeline_script" ]; then
     wait_idle
@@ -743,9 +816,8 @@ bench_row() {
   lines="$(awk -v name="$name" -v rps="$rps" -v base="$base" -v c="$base_c" -v tps_list="$tps_list" \
     -v p50="$p50" -v p99="$p99" \
     -v p999="$p999" -v max="$max" -v n="$requests" -v hwm="$hwm" -v errs="$errs" -v hz="$CLK_TCK" \
-    -v srv=$((srv1 - srv0)) -v pg="$(pg_ticks_between "$pg0" "$pg1")" -v wrk=$((wrk1 - wrk0)) \
-    -v machine=$((m1 - m0)) -v irq=$((q1 - q0)) -v pt4="$ptps4" -v pt8="$ptps8" -v cores="$(nproc)" \
-    -v secs="$DURATION" -v e0="$e0" -v e1="$e1" -v conns="$CONNS" -v bg="$bg_note" \
+    -v srv="$srv" -v pg="$pg" -v wrk="$wrk" -v machine="$machine" -v irq="$irq" -v pt4="$ptps4" -v pt8="$ptps8" -v cores="$(nproc)" \
+    -v secs="$((secs * rounds))" -v e0=0 -v e1="$elapsed" -v conns="$CONNS" -v bg="$bg_note" \
     -v tr="$TARGET_RATIO" -v tp="$TARGET_P99_MS" -v tc="$TARGET_CPU_US" -v tm="$TARGET_RSS_MIB" \
     -v t50="$TARGET_P50_MS" '
     function us(ticks) { return ticks * 1e6 / hz / n }
@@ -831,14 +903,17 @@ rows_all() {
   bench_row "GET /opportunities/{id}" bench/get_opportunity.lua bench/sql/opportunity_get.sql
   bench_row "GET /opportunities?owner_id=…&sort=close_date&limit=50" bench/list_opportunities.lua \
     bench/sql/opportunity_list_close_date.sql
-  CONNS="$REPORT_CONNS" WRK_STAGGER=1 PGBENCH_CLIENTS="$REPORT_CONNS" TARGET_P50_MS="$TARGET_REPORT_P50_MS" \
+  CONNS="$REPORT_CONNS" WRK_STAGGER=1 PGBENCH_CLIENTS="$REPORT_CONNS" ROUNDS="$REPORT_ROUNDS" \
+    TARGET_P50_MS="$TARGET_REPORT_P50_MS" \
     TARGET_RATIO="$TARGET_REPORT_RATIO" TARGET_P99_MS="" TARGET_CPU_US="" \
     bench_row "GET /reports/forecast?period=next_12_months&group_by=month&split_by=owner" \
     bench/forecast_report.lua bench/sql/forecast_report.sql
-  CONNS="$REPORT_CONNS" WRK_STAGGER=1 PGBENCH_CLIENTS="$REPORT_CONNS" TARGET_P50_MS="$TARGET_REPORT_P50_MS" \
+  CONNS="$REPORT_CONNS" WRK_STAGGER=1 PGBENCH_CLIENTS="$REPORT_CONNS" ROUNDS="$REPORT_ROUNDS" \
+    TARGET_P50_MS="$TARGET_REPORT_P50_MS" \
     TARGET_RATIO="$TARGET_REPORT_RATIO" TARGET_P99_MS="" TARGET_CPU_US="" \
     bench_row "GET /dashboard/funnel" bench/dashboard_funnel.lua bench/sql/dashboard_funnel.sql
-  CONNS="$REPORT_CONNS" WRK_STAGGER=1 PGBENCH_CLIENTS="$REPORT_CONNS" TARGET_P50_MS="$TARGET_REPORT_P50_MS" \
+  CONNS="$REPORT_CONNS" WRK_STAGGER=1 PGBENCH_CLIENTS="$REPORT_CONNS" ROUNDS="$REPORT_ROUNDS" \
+    TARGET_P50_MS="$TARGET_REPORT_P50_MS" \
     TARGET_RATIO="$TARGET_REPORT_RATIO" TARGET_P99_MS="" TARGET_CPU_US="" \
     bench_row "GET /dashboard/sales-grid?period=month" bench/dashboard_sales_grid.lua \
     bench/sql/dashboard_sales_grid.sql
@@ -885,7 +960,9 @@ report() {
         "$REPORT_CONNS"
       printf 'report while %s run; the mean of the clients'"'"' p50), beside pgbench -c%s (the same concurrency); ' \
         "$REPORT_CONNS" "$REPORT_CONNS"
-      printf 'no p99 or CPU target. ' 
+      printf 'wrk and pgbench take %s turns of DURATION/%s s each, so a drift of the machine weighs on both ' \
+        "$REPORT_ROUNDS" "$REPORT_ROUNDS"
+      printf 'sides of the ratio (the per-turn ratios are in the details); no p99 or CPU target. '
       printf 'Mixed row: p99 target %s ms; its %s report clients connect 0.5 s apart, so each holds a server pool ' \
         "$TARGET_MIXED_P99_MS" "$MIXED_CONNS"
       printf 'thread in turn, as independent users would.\n'
