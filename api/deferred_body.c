@@ -11,7 +11,7 @@
 #include "log.h"
 #include "util/alloc.h"
 
-/* Without a connection to suspend (thread-per-connection mode, or one not
+/* Without a suspended connection (thread-per-connection mode, or one not
  * found): how long a read waits for the body before it lets the thread go
  * on (libmicrohttpd asks again on its next turn). */
 #define READ_WAIT_NS 200000L
@@ -29,7 +29,7 @@ struct deferred_body {
     void *job;
     void (*job_free)(void *);
     struct MHD_Connection *connection; /* suspended while pending, or NULL (then reads poll) */
-    bool suspended;
+    bool suspended; /* until body_finish resumes it */
     struct deferred_body *next; /* in the queue */
 };
 
@@ -65,7 +65,7 @@ static void body_finish(struct deferred_body *b, bool ok, char *bytes, size_t le
     b->bytes = ok ? bytes : NULL;
     b->length = ok ? length : 0;
     pthread_cond_broadcast(&b->done);
-    if (b->suspended) /* under the lock: a read cannot suspend it after this */
+    if (b->suspended)
         MHD_resume_connection(b->connection);
     b->suspended = false;
     pthread_mutex_unlock(&b->lock);
@@ -137,6 +137,12 @@ struct deferred_body *deferred_body_start(deferred_compute_fn compute, void *job
     b->job = job;
     b->job_free = job_free;
     b->connection = connection;
+    if (connection) {
+        /* From the handler, before libmicrohttpd sends the headers: they
+         * go out right before the body, once body_finish resumes it. */
+        MHD_suspend_connection(connection);
+        b->suspended = true;
+    }
     pthread_mutex_lock(&queue.lock);
     bool accepted = !queue.stopping && queue.count > 0;
     if (accepted) {
@@ -159,14 +165,7 @@ ssize_t deferred_body_read(void *cls, uint64_t offset, char *buf, size_t max)
 {
     struct deferred_body *b = cls;
     pthread_mutex_lock(&b->lock);
-    if (b->state == BODY_PENDING && b->connection) {
-        /* Out of the event loop until the report thread resumes it. */
-        MHD_suspend_connection(b->connection);
-        b->suspended = true;
-        pthread_mutex_unlock(&b->lock);
-        return 0;
-    }
-    if (b->state == BODY_PENDING) {
+    if (b->state == BODY_PENDING) { /* only without a suspended connection */
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_nsec += READ_WAIT_NS;

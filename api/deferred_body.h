@@ -3,11 +3,13 @@
  * a report taking tens of milliseconds would stall every fast request on
  * that thread's other connections. So a slow handler checks its request
  * (status and headers known: 200, or the 4xx it answers at once), hands
- * the work to a report thread and returns; libmicrohttpd then sends the
- * headers and asks for the body; while it is not ready the connection is
- * suspended (out of the event loop) and the pool thread serves its other
- * connections; the report thread resumes it when the body is done. A body that fails after the headers went out ends
- * the connection (the client sees the chunked body cut short). */
+ * the work to a report thread, suspends its connection (out of the event
+ * loop, before libmicrohttpd sends anything) and returns; the pool thread
+ * serves its other connections, and the report thread resumes the
+ * connection when the body is done: the headers then go out right before
+ * the body, not alone while it is computed (the client is woken once, not
+ * twice). A body that fails after the check ends the connection (the
+ * client sees the chunked body cut short). */
 #ifndef DEFERRED_BODY_H
 #define DEFERRED_BODY_H
 #include <stdbool.h>
@@ -31,9 +33,11 @@ void deferred_start(unsigned threads);
 void deferred_stop(void);
 
 /* Queues compute(job) on a report thread; job_free(job) runs when it is
- * done. connection (mhd_connection.h; may be NULL) is suspended while the
- * body is pending and resumed when it is done; without one, reads poll. Returns a new body holding two references: the
- * report thread's and the reply's (passed to Ulfius with deferred_body_read and deferred_body_release). */
+ * done. connection (mhd_connection.h; may be NULL) is suspended at once,
+ * so call this from the connection's handler, and resumed when the body
+ * is done; without one, reads poll. Returns a new body holding two
+ * references: the report thread's and the reply's (passed to Ulfius with
+ * deferred_body_read and deferred_body_release). */
 struct deferred_body *deferred_body_start(deferred_compute_fn compute, void *job, void (*job_free)(void *),
                                           struct MHD_Connection *connection);
 
