@@ -577,8 +577,7 @@ worker_split() {
 # one connection each, started 0.5 s apart (OUTFILE-1.txt, -2...), as
 # independent users connect: connections opened together tend to land on
 # one server pool thread, which then serves them in turn while the other
-# idles. OUTFILE then gets one combined result line: requests and req/s
-# summed, p50/p90/mean the mean of the clients', p99/p99.9/max the worst.
+# idles. OUTFILE then gets their combined result line (merge_wrk_results).
 run_wrk() {
   if [ "${WRK_STAGGER:-}" != 1 ]; then
     wrk -t"$WRK_THREADS" -c"$CONNS" -d"$2"s --latency --timeout 10s -s "$1" \
@@ -687,8 +686,9 @@ run_wrk_counted() {
 # measured wrk run (CPU of the server, PostgreSQL, wrk and the machine, and
 # the server's RSS around it), then pgbench at each of PGBENCH_CLIENTS (-c4
 # and -c8) on the same SQL; the higher TPS is the baseline. With ROUNDS > 1
-# the wrk run and the pgbench runs take turns (see below). PIPELINE_SQL_FILE, if given, is everything the server sends
-# (auth + data), also run -c4 and -c8 and shown in the details only.
+# the wrk run and the pgbench runs take turns (see below). PIPELINE_SQL_FILE,
+# if given, is everything the server sends (auth + data), also run -c4 and
+# -c8 and shown in the details only.
 bench_row() {
   local name="$1" lua="$2" template="$3" pipeline_template="${4:-}" s
   only_wanted "$name" || return 0
