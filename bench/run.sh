@@ -464,6 +464,9 @@ run_pgbench() {
   printf '%s\n' "$tps"
 }
 
+# greater A B: whether the number A is greater than B (decimals too).
+greater() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a > b) }'; }
+
 # A random whole number in [LOW, HIGH].
 rand_between() { echo $(((RANDOM * 32768 + RANDOM) % ($2 - $1 + 1) + $1)); }
 
@@ -744,7 +747,7 @@ bench_row() {
       wait_idle
       t="$(DURATION="$secs" run_pgbench "$pg_script" "$c" "$RAW/pgbench-$s-c$c-round$round.txt")"
       tps_sum[$c]="$(awk -v a="${tps_sum[$c]:-0}" -v b="$t" 'BEGIN { print a + b }')"
-      if awk -v a="$t" -v b="$best" 'BEGIN { exit !(a > b) }'; then best="$t"; fi
+      if greater "$t" "$best"; then best="$t"; fi
     done
     round_ratios+="${round_ratios:+, }$(awk -v a="$(json_num "$round_out" rps)" -v b="$best" \
       'BEGIN { printf "%.2f", a / b }')"
@@ -786,19 +789,17 @@ bench_row() {
   for c in $PGBENCH_CLIENTS; do
     if [ "$rounds" -gt 1 ]; then
       t="$(awk -v a="${tps_sum[$c]}" -v n="$rounds" 'BEGIN { print a / n }')"
-      tps_list+="${tps_list:+, }-c$c $(printf '%.0f' "$t")"
-      if awk -v a="$t" -v b="$base" 'BEGIN { exit !(a > b) }'; then base="$t" base_c="c$c"; fi
-      continue
+    else
+      wait_idle
+      [ -z "$BG_LUA" ] || bg_start pgbench "$bg_script" $((DURATION + 3)) "$RAW/pgbench-$s-background-c$c.txt"
+      t="$(run_pgbench "$pg_script" "$c" "$RAW/pgbench-$s-c$c.txt")"
+      if [ -n "$BG_LUA" ]; then
+        bg_wait
+        bg_tps+="${bg_tps:+, }$(awk '/^tps = / { printf "%.1f", $3 }' "${BG_OUTS[0]}") beside -c$c"
+      fi
     fi
-    wait_idle
-    [ -z "$BG_LUA" ] || bg_start pgbench "$bg_script" $((DURATION + 3)) "$RAW/pgbench-$s-background-c$c.txt"
-    t="$(run_pgbench "$pg_script" "$c" "$RAW/pgbench-$s-c$c.txt")"
     tps_list+="${tps_list:+, }-c$c $(printf '%.0f' "$t")"
-    if awk -v a="$t" -v b="$base" 'BEGIN { exit !(a > b) }'; then base="$t" base_c="c$c"; fi
-    if [ -n "$BG_LUA" ]; then
-      bg_wait
-      bg_tps+="${bg_tps:+, }$(awk '/^tps = / { printf "%.1f", $3 }' "${BG_OUTS[0]}") beside -c$c"
-    fi
+    if greater "$t" "$base"; then base="$t" base_c="c$c"; fi
   done
   [ -z "$BG_LUA" ] || bg_note+="; pgbench ran beside $MIXED_CONNS pgbench clients of its SQL (TPS $bg_tps)"
   [ "$rounds" -le 1 ] ||
