@@ -1,8 +1,6 @@
-/* A 200 whose body a report thread computes from a checked request: the
- * check (every 4xx) ran on the HTTP thread; the computation (a store call
- * that cannot fail on the request) and an optional export of its JSON run
- * on a report thread (deferred_body.h) while this HTTP thread serves its
- * other connections. Used by the forecast results and the dashboard. */
+/* A 200 whose body is computed from a checked request: the check (every
+ * 4xx) has run; the computation (a store call) and an optional export of
+ * its JSON follow. Used by the forecast results and the dashboard. */
 #ifndef COMPUTED_REPLY_H
 #define COMPUTED_REPLY_H
 #include <jansson.h>
@@ -17,10 +15,10 @@ typedef enum store_status (*computed_document_fn)(const char *request_id, const 
  * NULL when it cannot. */
 typedef char *(*computed_export_fn)(const json_t *document, size_t *length);
 
-/* Replies 200 with content_type; the body is compute(checked), as it is
- * when export is NULL, else exported. Takes checked (a malloc'd string);
- * what names the document in log lines ("funnel"). */
-void http_reply_computed(struct request *req, const char *content_type, computed_document_fn compute, char *checked,
-                         computed_export_fn export, const char *what);
+/* Replies 200 with content_type and compute(checked), exported when export
+ * is not NULL; the store's problem when the computation fails. checked is
+ * borrowed; what names the document in log lines ("funnel"). */
+void http_reply_computed(struct request *req, const char *content_type, computed_document_fn compute,
+                         const char *checked, computed_export_fn export, const char *what);
 
 #endif

@@ -41,13 +41,18 @@ bool config_load(struct config *cfg)
     }
     ok &= read_unsigned("PORT", "8080", 1, 65535, &cfg->port);
     ok &= read_unsigned("THREADS", "2", 1, 256, &cfg->threads);
+    /* A connection for every pool thread, so a request never waits for one. */
     char default_text[16];
     snprintf(default_text, sizeof default_text, "%u", cfg->threads);
-    ok &= read_unsigned("REPORT_THREADS", default_text, 1, 256, &cfg->report_threads);
-    /* A connection for every thread that talks to the database, so a
-     * request never waits for one a report holds. */
-    snprintf(default_text, sizeof default_text, "%u", cfg->threads + cfg->report_threads);
     ok &= read_unsigned("DB_POOL_SIZE", default_text, 1, 512, &cfg->db_pool_size);
+    ok &= read_unsigned("MAX_CONNECTIONS", "1024", 1, 65536, &cfg->max_connections);
+    ok &= read_unsigned("CONNECTION_TIMEOUT", "15", 1, 3600, &cfg->connection_timeout);
+    ok &= read_unsigned("SHUTDOWN_TIMEOUT", "10", 1, 3600, &cfg->shutdown_timeout);
+    if (ok && cfg->max_connections < cfg->threads) { /* libmicrohttpd shares the limit among its threads */
+        fprintf(stderr, "crm-api: MAX_CONNECTIONS=%u must be at least THREADS=%u\n", cfg->max_connections,
+                cfg->threads);
+        ok = false;
+    }
 
     const char *level = env_or("LOG_LEVEL", "info");
     if (strcmp(level, "error") == 0)

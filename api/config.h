@@ -10,8 +10,10 @@ struct config {
     const char *bind;
     unsigned port;
     unsigned db_pool_size;
-    unsigned threads;
-    unsigned report_threads; /* compute report bodies off the HTTP threads (deferred_body.h) */
+    unsigned threads; /* libmicrohttpd pool threads; each blocks on PostgreSQL in a handler */
+    unsigned max_connections;
+    unsigned connection_timeout; /* seconds a connection may sit idle or half-sent */
+    unsigned shutdown_timeout; /* seconds a drain may take before requests are cut */
     enum log_level log_level;
     bool log_json;
 };

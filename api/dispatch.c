@@ -5,9 +5,8 @@
 #include <strings.h>
 #include <time.h>
 
-#include "acceptor.h"
-#include "deferred_body.h"
 #include "http.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "router.h"
 #include "util/alloc.h"
@@ -15,7 +14,6 @@
 #include "util/token.h"
 
 #define MAX_SEGMENTS 8
-#define DEFERRED_BLOCK_SIZE 16384 /* bytes per read of a deferred body */
 
 static long elapsed_us(const struct timespec *start)
 {
@@ -415,8 +413,6 @@ static void request_cleanup(struct request *req, char **segments, int segment_co
     }
     json_decref(req->body);
     free(req->reply_body);
-    if (req->deferred)
-        deferred_body_release(req->deferred);
     free(req->idempotent_body);
     store_idempotency_cleanup(&req->idempotency);
 }
@@ -429,11 +425,9 @@ static void send_reply(struct request *req, struct _u_response *u_resp)
         u_map_put(u_resp->map_header, "Content-Type", req->content_type);
     for (int i = 0; i < req->header_count; i++)
         u_map_put(u_resp->map_header, req->headers[i].name, req->headers[i].value);
-    if (req->deferred) { /* computed on a report thread while this one serves other connections */
-        ulfius_set_stream_response(u_resp, (unsigned)req->status, deferred_body_read, deferred_body_release,
-                                   U_STREAM_SIZE_UNKNOWN, DEFERRED_BLOCK_SIZE, req->deferred);
-        req->deferred = NULL;
-    } else if (req->reply_body) { /* MHD itself leaves the body out of a HEAD reply, keeping its length */
+    if (lifecycle_draining()) /* libmicrohttpd closes the connection after this reply */
+        u_map_put(u_resp->map_header, "Connection", "close");
+    if (req->reply_body) { /* MHD itself leaves the body out of a HEAD reply, keeping its length */
         /* Hand our buffer to Ulfius instead of copying it. */
         u_resp->binary_body = req->reply_body;
         u_resp->binary_body_length = req->reply_length;
@@ -441,8 +435,9 @@ static void send_reply(struct request *req, struct _u_response *u_resp)
     }
 }
 
-static int dispatch(const struct _u_request *u_req, struct _u_response *u_resp)
+int dispatch_request(const struct _u_request *u_req, struct _u_response *u_resp, void *user_data)
 {
+    (void)user_data;
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
     struct request req;
@@ -485,7 +480,6 @@ static int dispatch(const struct _u_request *u_req, struct _u_response *u_resp)
     set_if_match(&req, &tags);
     parse_etag_header(header(u_req, "If-None-Match"), true, &req.if_none_match);
     req.accept = header(u_req, "Accept");
-    req.client = u_req->client_address;
     req.route->handler(&req);
     if (req.status == 0) {
         log_error(req.request_id, "handler for %s %s set no reply", req.method, route_name);
@@ -500,13 +494,4 @@ out:
         req.path_params[i] = NULL; /* they point into segments */
     request_cleanup(&req, segments, segment_count);
     return U_CALLBACK_COMPLETE;
-}
-
-int dispatch_request(const struct _u_request *u_req, struct _u_response *u_resp, void *user_data)
-{
-    (void)user_data;
-    acceptor_handler_begin(); /* the pool thread is busy (acceptor.h) */
-    int status = dispatch(u_req, u_resp);
-    acceptor_handler_end();
-    return status;
 }

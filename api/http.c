@@ -6,7 +6,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "deferred_body.h"
 #include "log.h"
 #include "util/alloc.h"
 #include "util/strbuf.h"
@@ -50,9 +49,6 @@ void http_reply_reset(struct request *req)
     free(req->reply_body);
     req->reply_body = NULL;
     req->reply_length = 0;
-    if (req->deferred)
-        deferred_body_release(req->deferred);
-    req->deferred = NULL;
     req->content_type = NULL;
     req->status = 0;
 }
@@ -68,20 +64,11 @@ void http_header(struct request *req, const char *name, const char *value)
 
 void http_reply_take(struct request *req, int status, const char *content_type, char *body, size_t length)
 {
-    if (req->deferred)
-        deferred_body_release(req->deferred);
-    req->deferred = NULL;
     free(req->reply_body);
     req->status = status;
     req->content_type = content_type;
     req->reply_body = body;
     req->reply_length = length;
-}
-
-void http_reply_deferred(struct request *req, int status, const char *content_type, struct deferred_body *body)
-{
-    http_reply_take(req, status, content_type, NULL, 0);
-    req->deferred = body;
 }
 
 void http_reply_json(struct request *req, int status, const char *json_text)

@@ -9,9 +9,6 @@
 
 #include "store/store.h"
 
-struct deferred_body;
-struct sockaddr;
-
 enum problem {
 #define PROBLEM(name, status, slug, title) PROBLEM_##name,
 #include "errors.def"
@@ -63,7 +60,6 @@ struct request {
     struct store_idempotency idempotency; /* in use when auth.idempotency points here */
     char *idempotent_body; /* what a replay answers instead of reply_body (owned), e.g. without a secret */
     const char *accept; /* borrowed header or NULL */
-    const struct sockaddr *client; /* borrowed; finds the connection (mhd_connection_of) when one is needed */
     /* Collected validation errors (422 / 400). */
     struct field_error errors[HTTP_MAX_FIELD_ERRORS];
     int error_count;
@@ -71,7 +67,6 @@ struct request {
     int status;
     char *reply_body; /* owned */
     size_t reply_length;
-    struct deferred_body *deferred; /* a body still being computed (the reply's reference), or NULL */
     const char *content_type;
     struct {
         char *name;
@@ -93,9 +88,6 @@ void http_header(struct request *req, const char *name, const char *value);
 void http_reply_json(struct request *req, int status, const char *json_text);
 /* Replies with an already formatted body that is handed over (new reference). */
 void http_reply_take(struct request *req, int status, const char *content_type, char *body, size_t length);
-/* Replies with a body a report thread computes (deferred_body.h), taking
- * the reply's reference to it. */
-void http_reply_deferred(struct request *req, int status, const char *content_type, struct deferred_body *body);
 /* Replies 204 / 304 without a body. */
 void http_reply_empty(struct request *req, int status);
 /* Replies with a problem document listing req->errors; detail may be NULL. */

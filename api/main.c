@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "config.h"
-#include "deferred_body.h"
 #include "log.h"
 #include "server.h"
 #include "store/store.h"
@@ -71,9 +70,7 @@ int main(int argc, char **argv)
         status = 1;
     } else {
         store_open(cfg.database_url, cfg.db_pool_size);
-        deferred_start(cfg.report_threads);
         status = server_run(&cfg);
-        deferred_stop(); /* after the HTTP threads: no new report comes */
         store_close();
     }
     log_close();

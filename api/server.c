@@ -2,58 +2,110 @@
 
 #include <arpa/inet.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include <ulfius.h>
 
-#include "acceptor.h"
-#include "deferred_body.h"
 #include "dispatch.h"
+#include "lifecycle.h"
 #include "log.h"
-#include "mhd_connection.h"
-#include "store/store.h"
 
 /* Exported by Ulfius but not declared in ulfius.h; needed with
  * ulfius_start_framework_with_mhd_options (see PERFORMANCE.md). */
 void mhd_redirect_log(void *cls, const char *fmt, va_list ap);
 
-#define CONNECTION_LIMIT 1024
-#define CONNECTION_TIMEOUT_SECONDS 30
 /* A little over the body limit so an oversized body is seen as such
  * (Ulfius truncates silently at its own limit). */
 #define ULFIUS_BODY_LIMIT (1048576 + 1)
+/* A drain ends once no request has been in flight for this long: a client
+ * that got its last reply just before the signal may already be sending
+ * its next request on the same connection. */
+#define DRAIN_SETTLE_NS 100000000LL
+#define DRAIN_POLL_US 10000
+/* What the drain leaves libmicrohttpd to stop within SHUTDOWN_TIMEOUT. */
+#define DRAIN_STOP_RESERVE_NS 500000000LL
 
-static int start_mode_is_default(void)
+static long long now_ns(void)
 {
-    const char *mode = getenv("SERVER_MODE");
-    return mode && strcmp(mode, "thread-per-connection") == 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+/* libmicrohttpd's epoll thread pool: each pool thread accepts and serves
+ * its own connections (a handler blocks its thread on PostgreSQL, so the
+ * pool is sized like the database pool). */
 static int start(struct _u_instance *instance, const struct config *cfg, struct sockaddr_in *addr)
 {
-    if (start_mode_is_default())
-        return ulfius_start_framework(instance);
     struct MHD_OptionItem options[] = {
         {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_redirect_log, NULL}, /* first, or MHD logs on its own */
         {MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, NULL},
-        {MHD_OPTION_CONNECTION_LIMIT, CONNECTION_LIMIT, NULL},
-        {MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT_SECONDS, NULL},
+        {MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, NULL},
+        {MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout, NULL},
         /* MHD clears a connection's memory pool for every request: 16 KiB
          * (request line and headers; bodies are kept apart) instead of the
          * 32 KiB default halves that work. */
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 16384, NULL},
         {MHD_OPTION_SOCK_ADDR, 0, addr},
-        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)mhd_request_completed, NULL},
-        /* Counts each pool thread's connections (acceptor.h). */
-        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)acceptor_notify, NULL},
-        /* Ulfius' own, after recording the connection (mhd_connection.h). */
-        {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)mhd_connection_uri_logger, NULL},
+        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)lifecycle_notify_connection, NULL},
+        /* Ulfius' two required callbacks, called from these (lifecycle.h). */
+        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)lifecycle_request_completed, NULL},
+        {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)lifecycle_uri_logger, NULL},
         {MHD_OPTION_END, 0, NULL},
     };
-    /* Suspend/resume: a connection waits for its deferred body outside the
-     * event loop (deferred_body.h). */
+    /* MHD_USE_ITC: MHD_quiesce_daemon needs it (the drain). */
     return ulfius_start_framework_with_mhd_options(
-        instance, MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, options);
+        instance, MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG, options);
+}
+
+/* The drain's last resort: a handler stuck past SHUTDOWN_TIMEOUT (a
+ * database that stopped answering) must not keep the process alive. */
+static void *shutdown_watchdog(void *arg)
+{
+    const struct config *cfg = arg;
+    sleep(cfg->shutdown_timeout);
+    log_error(NULL, "shutdown: still stopping after SHUTDOWN_TIMEOUT=%us; exiting with %u requests cut",
+              cfg->shutdown_timeout, lifecycle_requests_in_flight());
+    log_close();
+    _exit(0);
+}
+
+/* SIGTERM: /readyz says 503 and replies close their connections; no new
+ * connection is accepted; the requests in flight are answered in full;
+ * then libmicrohttpd stops, closing the idle keep-alive connections. */
+static void drain(struct _u_instance *instance, const struct config *cfg)
+{
+    pthread_t watchdog;
+    if (pthread_create(&watchdog, NULL, shutdown_watchdog, (void *)cfg) == 0)
+        pthread_detach(watchdog);
+    lifecycle_begin_drain();
+    MHD_socket listen_fd = MHD_quiesce_daemon(instance->mhd_daemon);
+    long long start = now_ns();
+    long long deadline = start + (long long)cfg->shutdown_timeout * 1000000000LL - DRAIN_STOP_RESERVE_NS;
+    long long idle_since = 0;
+    for (;;) {
+        long long now = now_ns();
+        if (lifecycle_requests_in_flight() > 0)
+            idle_since = 0;
+        else if (idle_since == 0)
+            idle_since = now;
+        if ((idle_since && now - idle_since >= DRAIN_SETTLE_NS) || now >= deadline)
+            break;
+        usleep(DRAIN_POLL_US);
+    }
+    unsigned cut = lifecycle_requests_in_flight();
+    ulfius_stop_framework(instance);
+    /* libmicrohttpd asks to close a quiesced socket only after it stopped. */
+    if (listen_fd != MHD_INVALID_SOCKET)
+        close(listen_fd);
+    long long ms = (now_ns() - start) / 1000000LL;
+    if (cut)
+        log_warning(NULL, "stopped after %lld ms: %u requests cut at SHUTDOWN_TIMEOUT", ms, cut);
+    else
+        log_info(NULL, "stopped after %lld ms: every request answered, 0 cut", ms);
 }
 
 int server_run(const struct config *cfg)
@@ -81,7 +133,6 @@ int server_run(const struct config *cfg)
     instance.max_post_body_size = ULFIUS_BODY_LIMIT;
     instance.check_utf8 = 0; /* we check, and answer 400 instead of dropping values */
     instance.allowed_post_processor = U_POST_PROCESS_NONE; /* bodies are JSON, parsed by us */
-    instance.timeout = CONNECTION_TIMEOUT_SECONDS;
     int status = 1;
     if (ulfius_add_endpoint_by_val(&instance, "*", NULL, "*", 0, dispatch_request, NULL) != U_OK ||
         ulfius_set_default_endpoint(&instance, dispatch_request, NULL) != U_OK) {
@@ -92,25 +143,12 @@ int server_run(const struct config *cfg)
         log_error(NULL, "cannot listen on %s:%u", cfg->bind, cfg->port);
         goto out;
     }
-    if (!start_mode_is_default() && !acceptor_start(instance.mhd_daemon, cfg->threads)) {
-        ulfius_stop_framework(&instance);
-        acceptor_close();
-        goto out;
-    }
-    log_info(NULL, "listening on http://%s:%u (%u threads, %u report threads, %u database connections)", cfg->bind,
-             cfg->port, cfg->threads, cfg->report_threads, cfg->db_pool_size);
+    log_info(NULL, "listening on http://%s:%u (%u threads, %u database connections, at most %u connections)", cfg->bind,
+             cfg->port, cfg->threads, cfg->db_pool_size, cfg->max_connections);
     int sig = 0;
     sigwait(&signals, &sig);
-    log_info(NULL, "signal %d: finishing in-flight requests", sig);
-    /* No new connections; the report threads finish their bodies,
-     * resuming the suspended connections (libmicrohttpd must not stop with
-     * one suspended). Then MHD_stop_daemon, called by
-     * ulfius_stop_framework, waits for its threads, which finish the
-     * requests they hold; the listen socket is closed after it. */
-    acceptor_stop();
-    deferred_stop();
-    ulfius_stop_framework(&instance);
-    acceptor_close();
+    log_info(NULL, "signal %d: draining (SHUTDOWN_TIMEOUT=%us)", sig, cfg->shutdown_timeout);
+    drain(&instance, cfg);
     status = 0;
 out:
     ulfius_clean_instance(&instance);

@@ -5,9 +5,9 @@
 #   bench/run.sh [rows]   one row per operation: accounts, opportunities
 #                         (bench/data_opportunities.sql: SCALE_OPPS deals,
 #                         2 to 4 lines each), reports, a mixed load, writes
-#   bench/run.sh modes    the GET /accounts/{id} row twice: SERVER_MODE=
-#                         thread-per-connection, then the default (epoll +
-#                         thread pool), each with its own pgbench baseline
+#   bench/run.sh threads  GET /opportunities/{id} alone and beside the
+#                         report clients (the mixed-load row), once per
+#                         server THREADS in THREADS_LIST (2 4 8)
 #   bench/run.sh profile  perf record -g of the server during a wrk run of the
 #                         GET row, plus a system-wide one (where the CPU goes)
 #
@@ -21,14 +21,13 @@
 #   DURATION (20 s, wrk and pgbench), WARMUP (5 s), CONNS (32), WRK_THREADS (2),
 #   THREADS (2, server pool), PG_DIR (.pg-bench), PG_PORT (5460),
 #   API_PORT (18100), IDLE_TRIES (60 waits of about 1 s for an idle machine
-#   before each measured run), SERVER_MODE (unset = default; `rows` and
-#   `profile` pass it on), SETUP_SQL (a psql file run after the data is
+#   before each measured run), SETUP_SQL (a psql file run after the data is
 #   generated, before the server starts: for what-if experiments such as a
-#   changed SQL function; the report names it), MODES_ORDER (`modes` runs
-#   thread-per-connection first; default-first swaps them), ONLY (a bash
-#   regex: `rows` runs only the rows whose names match it, e.g. 'forecast').
-# Output: the table on stdout and in bench/out/results.md (results-modes.md
-# for `modes`, -whatif added with SETUP_SQL); raw wrk/pgbench/perf output, the expanded pgbench scripts and
+#   changed SQL function; the report names it), THREADS_LIST (`threads`),
+#   ONLY (a bash regex: `rows` runs only the rows whose names match it,
+#   e.g. 'forecast').
+# Output: the table on stdout and in bench/out/results.md (results-threads.md
+# for `threads`, -whatif added with SETUP_SQL); raw wrk/pgbench/perf output, the expanded pgbench scripts and
 # the server's access log in bench/out/MODE/. Everything started here is
 # stopped on exit, even on failure.
 #
@@ -102,7 +101,11 @@ done
 for n in SCALE SCALE_OPPS DURATION REPORT_CONNS REPORT_ROUNDS MIXED_CONNS; do
   [ "${!n}" -ge 1 ] || die "$n must be at least 1"
 done
-case "$MODE" in rows | modes | profile) ;; *) die "usage: bench/run.sh [rows|modes|profile]" ;; esac
+case "$MODE" in rows | threads | profile) ;; *) die "usage: bench/run.sh [rows|threads|profile]" ;; esac
+THREADS_LIST="${THREADS_LIST:-2 4 8}"
+for n in $THREADS_LIST; do
+  case "$n" in '' | *[!0-9]*) die "THREADS_LIST must list whole numbers, got '$THREADS_LIST'" ;; esac
+done
 [ -x "$BIN" ] || die "$BIN not found or not executable (build it, or set BIN)"
 for tool in wrk "$PG_BIN/pgbench" "$PG_BIN/psql" "${CC:-cc}"; do
   command -v "$tool" >/dev/null || die "$tool is missing (scripts/deps.sh bench)"
@@ -204,7 +207,7 @@ start_database() {
   ADMIN_ID="$(psql_q "SELECT id FROM users WHERE email = 'admin@bench.example'")"
   PGBENCH_DEFS=(-D scale="$SCALE" -D token_hash="$TOKEN_HASH" -D admin_only=f -D user_id="$ADMIN_ID"
     -D caller_role=admin)
-  [ "$MODE" != rows ] || generate_opportunities
+  [ "$MODE" = profile ] || generate_opportunities
   if [ -n "${SETUP_SQL:-}" ]; then
     say "running SETUP_SQL=$SETUP_SQL"
     "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -d "$DATABASE_URL" -f "$SETUP_SQL" >"$RAW/setup-sql.log" 2>&1 ||
@@ -258,17 +261,11 @@ http_status() {
   printf '%s\n' "${line%% *}"
 }
 
-# start_server LABEL [SERVER_MODE]: access logging to bench/out/server-LABEL.log.
+# start_server LABEL: access logging to bench/out/server-LABEL.log.
 start_server() {
-  local label="$1" mode="${2:-}" i
+  local label="$1" i
   SERVER_LOG="$RAW/server-$label.log"
-  if [ -n "$mode" ]; then
-    SERVER_MODE="$mode" PORT="$API_PORT" BIND=127.0.0.1 THREADS="$THREADS" LOG_LEVEL=info \
-      "$BIN" serve >"$SERVER_LOG" 2>&1 &
-  else
-    env -u SERVER_MODE PORT="$API_PORT" BIND=127.0.0.1 THREADS="$THREADS" LOG_LEVEL=info \
-      "$BIN" serve >"$SERVER_LOG" 2>&1 &
-  fi
+  PORT="$API_PORT" BIND=127.0.0.1 THREADS="$THREADS" LOG_LEVEL=info "$BIN" serve >"$SERVER_LOG" 2>&1 &
   SERVER_PID=$!
   for ((i = 0; i < 100; i++)); do
     [ "$(http_status /healthz 2>/dev/null)" = 200 ] && break
@@ -283,7 +280,7 @@ start_server() {
   local got
   got="$(http_status /accounts/1 "$TOKEN")"
   [ "$got" = 200 ] || die "GET /accounts/1 with the admin token answered $got, not 200"
-  say "server $SERVER_PID up (${mode:-default} mode, $THREADS threads), log $SERVER_LOG"
+  say "server $SERVER_PID up ($THREADS threads), log $SERVER_LOG"
 }
 
 stop_server() {
@@ -1034,32 +1031,26 @@ main() {
   start_database
   case "$MODE" in
     rows)
-      start_server "${SERVER_MODE:-default}" "${SERVER_MODE:-}"
+      start_server default
       rows_all
       stop_server
-      report "$OUT/results$WHATIF.md" "make bench${SERVER_MODE:+ (SERVER_MODE=$SERVER_MODE)}${WHATIF:+ (what-if)}"
+      report "$OUT/results$WHATIF.md" "make bench${WHATIF:+ (what-if)}"
       ;;
-    modes)
-      # MODES_ORDER=default-first swaps the order, to check it does not favour
-      # the first (the machine drifts).
-      order=(thread-per-connection default)
-      [ "${MODES_ORDER:-}" != default-first ] || order=(default thread-per-connection)
-      for m in "${order[@]}"; do
-        if [ "$m" = default ]; then
-          start_server default
-          bench_row "GET /accounts/{id}, default (epoll + pool of $THREADS)" bench/get_account.lua \
-            bench/sql/account_get.sql
-        else
-          start_server thread-per-connection thread-per-connection
-          bench_row "GET /accounts/{id}, SERVER_MODE=thread-per-connection" bench/get_account.lua \
-            bench/sql/account_get.sql
-        fi
+    threads)
+      # Each pool size against its own pgbench baseline, in one run.
+      for THREADS in $THREADS_LIST; do
+        start_server "threads-$THREADS"
+        bench_row "GET /opportunities/{id}, THREADS=$THREADS" bench/get_opportunity.lua \
+          bench/sql/opportunity_get.sql
+        TARGET_P99_MS="$TARGET_MIXED_P99_MS" BG_LUA=bench/forecast_report.lua BG_SQL=bench/sql/forecast_report.sql \
+          bench_row "GET /opportunities/{id} while $MIXED_CONNS clients run the forecast report, THREADS=$THREADS" \
+          bench/get_opportunity.lua bench/sql/opportunity_get.sql
         stop_server
       done
-      report "$OUT/results-modes$WHATIF.md" "bench/run.sh modes: start modes compared${WHATIF:+ (what-if)}"
+      report "$OUT/results-threads$WHATIF.md" "bench/run.sh threads: pool sizes compared${WHATIF:+ (what-if)}"
       ;;
     profile)
-      start_server "${SERVER_MODE:-default}" "${SERVER_MODE:-}"
+      start_server default
       profile
       stop_server
       ;;

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "embedded.h"
+#include "lifecycle.h"
 #include "resources/resources.h"
 #include "util/alloc.h"
 
@@ -12,7 +13,9 @@ void health_live(struct request *req)
 
 void health_ready(struct request *req)
 {
-    if (store_ready())
+    if (lifecycle_draining())
+        http_reply_problem(req, PROBLEM_UNAVAILABLE, "The server is shutting down.");
+    else if (store_ready())
         http_reply_json(req, 200, "{\"status\":\"ready\"}");
     else
         http_reply_problem(req, PROBLEM_UNAVAILABLE, "The database is unreachable or not migrated yet.");

@@ -146,9 +146,8 @@ static bool choose_format(struct request *req, enum report_format *out)
     return false;
 }
 
-/* Replies to a checked run: its error, or 200 with the body a report
- * thread computes (computed_reply.h), so this HTTP thread goes back to its
- * other connections instead of waiting for the report. */
+/* Replies to a checked run: its error, or 200 with the computed body
+ * (computed_reply.h). */
 static void reply_checked(struct request *req, enum report_format format, struct store_result *res)
 {
     if (res->status != STORE_OK) {
@@ -158,6 +157,11 @@ static void reply_checked(struct request *req, enum report_format format, struct
             http_reply_store_error(req, res);
         return;
     }
+    http_reply_computed(req, formats[format].content_type, store_forecast_compute, res->body, formats[format].export,
+                        "forecast report result");
+    if (req->status != 200)
+        return;
+    http_header(req, "Vary", "Accept");
     if (format != FORMAT_JSON) {
         json_t *checked = json_loads(res->body, 0, NULL);
         char disposition[160];
@@ -166,10 +170,6 @@ static void reply_checked(struct request *req, enum report_format format, struct
         json_decref(checked);
         http_header(req, "Content-Disposition", disposition);
     }
-    http_reply_computed(req, formats[format].content_type, store_forecast_compute, res->body, formats[format].export,
-                        "forecast report result");
-    res->body = NULL;
-    http_header(req, "Vary", "Accept");
 }
 
 void forecast_report_results(struct request *req)

@@ -8,8 +8,6 @@
 #include <ulfius.h>
 #include <unistd.h>
 
-#include "acceptor.h"
-#include "deferred_body.h"
 #include "http.h"
 #include "router.h"
 #include "util/strbuf.h"
@@ -226,117 +224,6 @@ static void test_router(void)
     CHECK(router_match("GET", seg_none, 1, &r, params, &n, allow, sizeof allow) == ROUTE_NO_PATH);
 }
 
-/* A job for the report threads: sleeps, then makes text (or fails). */
-struct sleepy_job {
-    long sleep_ms;
-    const char *text; /* NULL: the computation fails */
-    int *freed;
-};
-
-static bool sleepy_compute(void *p, char **body, size_t *length)
-{
-    struct sleepy_job *job = p;
-    nanosleep(&(struct timespec){job->sleep_ms / 1000, (job->sleep_ms % 1000) * 1000000L}, NULL);
-    if (job->text == NULL)
-        return false;
-    *body = strdup(job->text);
-    *length = strlen(job->text);
-    return true;
-}
-
-static void sleepy_free(void *p)
-{
-    struct sleepy_job *job = p;
-    (*job->freed)++;
-}
-
-/* Reads a deferred body as libmicrohttpd does, max bytes at a time, until
- * its end or error (or 5 s); returns the end code, the text in out. */
-static ssize_t read_all(struct deferred_body *b, size_t max, char *out, size_t out_size, int *pending_reads)
-{
-    uint64_t offset = 0;
-    *pending_reads = 0;
-    out[0] = '\0';
-    for (int i = 0; i < 5000; i++) {
-        char buf[64];
-        ssize_t n = deferred_body_read(b, offset, buf, max);
-        if (n == 0) {
-            (*pending_reads)++;
-            continue;
-        }
-        if (n < 0)
-            return n;
-        if (offset + (size_t)n < out_size) {
-            memcpy(out + offset, buf, (size_t)n);
-            out[offset + (size_t)n] = '\0';
-        }
-        offset += (uint64_t)n;
-    }
-    return 0;
-}
-
-static void test_deferred_body(void)
-{
-    int freed = 0, pending = 0;
-    char text[64];
-    deferred_start(2);
-    /* Not ready at first (the reader lets the HTTP thread go after about
-     * 0.2 ms), then the whole text in pieces, then the end. */
-    struct sleepy_job slow = {30, "hello, deferred world", &freed};
-    struct deferred_body *b = deferred_body_start(sleepy_compute, &slow, sleepy_free, NULL);
-    CHECK(read_all(b, 4, text, sizeof text, &pending) == U_STREAM_END);
-    CHECK(strcmp(text, "hello, deferred world") == 0);
-    CHECK(pending >= 5); /* 30 ms of reads returning 0, each after a short wait */
-    CHECK(freed == 1);
-    deferred_body_release(b);
-    /* A failed computation ends the body with an error. */
-    struct sleepy_job failing = {1, NULL, &freed};
-    b = deferred_body_start(sleepy_compute, &failing, sleepy_free, NULL);
-    CHECK(read_all(b, 16, text, sizeof text, &pending) == U_STREAM_ERROR);
-    deferred_body_release(b);
-    /* The client goes away before the body is ready: the report thread
-     * finishes and frees it (the sanitizers and valgrind see any leak). */
-    struct sleepy_job abandoned = {20, "nobody reads this", &freed};
-    deferred_body_release(deferred_body_start(sleepy_compute, &abandoned, sleepy_free, NULL));
-    deferred_stop();
-    CHECK(freed == 3);
-    /* After the stop nothing computes: a body fails at once. */
-    struct sleepy_job late = {0, "too late", &freed};
-    b = deferred_body_start(sleepy_compute, &late, sleepy_free, NULL);
-    CHECK(deferred_body_read(b, 0, text, sizeof text) == U_STREAM_ERROR);
-    CHECK(freed == 4);
-    deferred_body_release(b);
-}
-
-/* Where the accepting thread puts a connection (acceptor.h). */
-static void test_acceptor_placement(void)
-{
-    long long now = 100 * ACCEPTOR_STUCK_NS;
-    int connections[3] = {5, 3, 4};
-    long long idle[3] = {0, 0, 0};
-    CHECK(acceptor_choose(connections, idle, 3, now) == 1); /* the fewest */
-    /* A thread in one handler for long is passed over; briefly busy is not. */
-    long long stuck[3] = {0, now - 2 * ACCEPTOR_STUCK_NS, 0};
-    CHECK(acceptor_choose(connections, stuck, 3, now) == 2);
-    long long brief[3] = {0, now - ACCEPTOR_STUCK_NS / 2, 0};
-    CHECK(acceptor_choose(connections, brief, 3, now) == 1);
-    /* Every thread stuck: the fewest still. */
-    long long all[3] = {1, 1, 1};
-    CHECK(acceptor_choose(connections, all, 3, now) == 1);
-    int even[2] = {7, 7};
-    CHECK(acceptor_choose(even, idle, 2, now) == 0);
-    /* A descriptor of every residue, the others closed. */
-    for (unsigned count = 2; count <= 4; count++)
-        for (unsigned residue = 0; residue < count; residue++) {
-            int fd = dup(STDERR_FILENO);
-            int got = acceptor_numbered_for(fd, residue, count);
-            CHECK(got >= 0 && (unsigned)got % count == residue);
-            CHECK(got == fd || fcntl(fd, F_GETFD) == -1); /* the original closed when replaced */
-            CHECK(fcntl(got, F_GETFD) != -1);
-            close(got);
-        }
-}
-
 int main(void)
 {
     test_money();
@@ -349,8 +236,6 @@ int main(void)
     test_strbuf();
     test_written_numbers();
     test_router();
-    test_deferred_body();
-    test_acceptor_placement();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
