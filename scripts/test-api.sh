@@ -46,9 +46,9 @@ if [ "$server_status" -ne 0 ]; then
   echo "server exited with status $server_status after SIGTERM (want 0); log: $log" >&2
   status=1
 fi
-if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|definitely lost: [1-9]' "$log" bin/valgrind.log 2>/dev/null; then
+if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|WARNING: ThreadSanitizer|runtime error:|definitely lost: [1-9]' "$log" bin/valgrind.log 2>/dev/null; then
   echo "sanitizer or valgrind reports found:" >&2
-  grep -E -A20 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|definitely lost' "$log" bin/valgrind.log 2>/dev/null | head -80 >&2
+  grep -E -A20 'ERROR: (AddressSanitizer|LeakSanitizer)|WARNING: ThreadSanitizer|runtime error:|definitely lost' "$log" bin/valgrind.log 2>/dev/null | head -80 >&2
   status=1
 fi
 exit "$status"
