@@ -12,10 +12,7 @@
 #include "dispatch.h"
 #include "lifecycle.h"
 #include "log.h"
-
-/* Exported by Ulfius but not declared in ulfius.h; needed with
- * ulfius_start_framework_with_mhd_options (see PERFORMANCE.md). */
-void mhd_redirect_log(void *cls, const char *fmt, va_list ap);
+#include "mhd_log.h"
 
 /* A little over the body limit so an oversized body is seen as such
  * (Ulfius truncates silently at its own limit). */
@@ -41,7 +38,7 @@ static long long now_ns(void)
 static int start(struct _u_instance *instance, const struct config *cfg, struct sockaddr_in *addr)
 {
     struct MHD_OptionItem options[] = {
-        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_redirect_log, NULL}, /* first, or MHD logs on its own */
+        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL}, /* first, or MHD logs on its own */
         {MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, NULL},
         {MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout, NULL},
