@@ -274,12 +274,15 @@ bool http_query_cursor(struct request *req, const char *cursor_kind, char **key)
 bool http_query_page(struct request *req, const char *cursor_kind, bool (*key_valid)(const char *key), int *limit,
                      char **after)
 {
+    /* Both are parsed (`&`, not `&&`) so that one 400 lists every error. */
     bool ok = http_query_limit(req, limit) & http_query_cursor(req, cursor_kind, after);
-    if (ok && *after && !key_valid(*after)) {
+    if (*after && !key_valid(*after)) {
         http_field_error(req, "cursor", "is not a cursor from this list; use next_cursor as given");
+        ok = false;
+    }
+    if (!ok) { /* a cursor decoded beside a bad limit is not the caller's */
         free(*after);
         *after = NULL;
-        ok = false;
     }
     return ok;
 }

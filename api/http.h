@@ -126,8 +126,10 @@ bool http_query_limit(struct request *req, int *limit);
 bool http_query_cursor(struct request *req, const char *cursor_kind, char **key);
 /* Parses `limit` and `cursor` of a list page: the cursor must have been
  * made for cursor_kind and carry a key that key_valid accepts (an id when
- * key_valid is http_key_is_id). *after is new or NULL; false after
- * recording 400 errors (the caller replies with http_reply_query_errors). */
+ * key_valid is http_key_is_id). True: *after is new (the caller frees it)
+ * or NULL when there is no cursor. False after recording 400 errors for
+ * both parameters (the caller replies with http_reply_query_errors); *after
+ * is then always NULL, so a caller may return without freeing it. */
 bool http_query_page(struct request *req, const char *cursor_kind, bool (*key_valid)(const char *key), int *limit,
                      char **after);
 /* Cursor keys that are a plain id. */

@@ -161,8 +161,9 @@ static void list(struct request *req, const char *account_id)
         {"account_id", &f.account_id, ""},   {"owner_id", &f.owner_id, ""},   {"status_id", &f.status_id, ""},
         {"forecast_id", &f.forecast_id, ""}, {"source_id", &f.source_id, ""},
     };
-    bool ok = http_query_limit(req, &f.limit) & parse_sort(req, &f) &
-              http_query_date(req, "close_from", &f.close_from) & http_query_date(req, "close_to", &f.close_to) &
+    bool sort_ok = parse_sort(req, &f);
+    bool ok = http_query_limit(req, &f.limit) & sort_ok & http_query_date(req, "close_from", &f.close_from) &
+              http_query_date(req, "close_to", &f.close_to) &
               http_query_timestamp(req, "updated_since", &f.updated_since) &
               http_query_bool(req, "include_deleted", &f.include_deleted);
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
@@ -187,8 +188,10 @@ static void list(struct request *req, const char *account_id)
         ok = false;
     }
     f.external_id = http_query(req, "external_id");
+    /* A cursor belongs to one sort: checked whenever the sort is known, so
+     * its error is listed with the others. */
     char *key = NULL, *after_id = NULL;
-    if (ok && !decode_cursor(req, &f, &key, &after_id))
+    if (sort_ok && !decode_cursor(req, &f, &key, &after_id))
         ok = false;
     if (!ok) {
         http_reply_query_errors(req);

@@ -125,6 +125,52 @@ static void test_base64url(void)
     CHECK(bad == NULL);
 }
 
+/* Runs http_query_page on a request with the given limit and cursor (each
+ * NULL when absent); returns its result, the key in *after (new or NULL)
+ * and the fields named, in order, in fields. */
+static bool query_page(const char *limit, const char *cursor_text, char **after, char *fields, size_t size)
+{
+    struct request *req = calloc(1, sizeof *req);
+    char *cursor = cursor_text ? base64url_encode((const unsigned char *)cursor_text, strlen(cursor_text)) : NULL;
+    if (limit)
+        req->query[req->query_count++] = (struct query_param){"limit", (char *)limit};
+    if (cursor)
+        req->query[req->query_count++] = (struct query_param){"cursor", cursor};
+    int page_limit = 0;
+    *after = (char *)"not set";
+    bool ok = http_query_page(req, "lines:7", http_key_is_position_id, &page_limit, after);
+    fields[0] = '\0';
+    for (int i = 0; i < req->error_count; i++)
+        snprintf(fields + strlen(fields), size - strlen(fields), "%s%s", i ? " " : "", req->errors[i].field);
+    http_reply_reset(req);
+    free(cursor);
+    free(req);
+    return ok;
+}
+
+/* Every query error is reported at once; a key is handed over only with
+ * true (on false *after is NULL, so no caller can leak it). */
+static void test_query_page(void)
+{
+    char *after, fields[64];
+    CHECK(query_page(NULL, NULL, &after, fields, sizeof fields) && after == NULL && fields[0] == '\0');
+    CHECK(query_page("1", "lines:7|2,9", &after, fields, sizeof fields) && after && strcmp(after, "2,9") == 0);
+    free(after);
+    CHECK(!query_page("0", "lines:7|2,9", &after, fields, sizeof fields) && after == NULL &&
+          strcmp(fields, "limit") == 0);
+    CHECK(!query_page("501", "lines:7|2,9", &after, fields, sizeof fields) && after == NULL &&
+          strcmp(fields, "limit") == 0);
+    CHECK(!query_page("1", "lines:7|9", &after, fields, sizeof fields) && after == NULL &&
+          strcmp(fields, "cursor") == 0);
+    CHECK(!query_page("1", "lines:8|2,9", &after, fields, sizeof fields) && after == NULL &&
+          strcmp(fields, "cursor") == 0);
+    /* Both errors listed, whichever way the cursor is wrong. */
+    CHECK(!query_page("0", "lines:7|9", &after, fields, sizeof fields) && after == NULL && strstr(fields, "limit") &&
+          strstr(fields, "cursor"));
+    CHECK(!query_page("x", "tokens|9", &after, fields, sizeof fields) && after == NULL && strstr(fields, "limit") &&
+          strstr(fields, "cursor"));
+}
+
 static void test_dates(void)
 {
     CHECK(http_valid_date("2026-02-28"));
@@ -230,6 +276,7 @@ int main(void)
     test_utf8();
     test_ids_and_numbers();
     test_base64url();
+    test_query_page();
     test_dates();
     test_tokens();
     test_request_ids();
