@@ -1,5 +1,6 @@
 /* /lookups: the drop-down lists an administrator curates. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,8 +82,10 @@ void lookups_list(struct request *req)
     int limit;
     char *after = NULL;
     bool active = false;
-    bool ok = http_query_page(req, "lookups", http_key_is_position_id, &limit, &after) &
-              http_query_bool(req, "active", &active);
+    char kind[64]; /* a cursor belongs to one table's list */
+    snprintf(kind, sizeof kind, "lookups:%s", table->name);
+    bool ok =
+        http_query_page(req, kind, http_key_is_position_id, &limit, &after) & http_query_bool(req, "active", &active);
     if (!ok) {
         free(after);
         http_reply_query_errors(req);
@@ -92,7 +95,7 @@ void lookups_list(struct request *req)
     struct store_result res;
     store_result_init(&res);
     store_lookup_list(&req->auth, table->name, active_text, after, limit, &res);
-    http_reply_list_result(req, &res, "lookups");
+    http_reply_list_result(req, &res, kind);
     store_result_cleanup(&res);
     free(after);
 }

@@ -23,14 +23,16 @@ void tokens_list(struct request *req)
         return;
     int limit;
     char *after = NULL;
-    if (!http_query_page(req, "tokens", http_key_is_id, &limit, &after)) {
+    char kind[48]; /* a cursor belongs to one user's tokens */
+    snprintf(kind, sizeof kind, "tokens:%lld", (long long)user_id);
+    if (!http_query_page(req, kind, http_key_is_id, &limit, &after)) {
         http_reply_query_errors(req);
         return;
     }
     struct store_result res;
     store_result_init(&res);
     store_token_list(&req->auth, user_id, after, limit, &res);
-    http_reply_list_result(req, &res, "tokens");
+    http_reply_list_result(req, &res, kind);
     store_result_cleanup(&res);
     free(after);
 }

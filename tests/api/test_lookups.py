@@ -536,6 +536,13 @@ def test_list_forged_cursor_is_400(admin, raw):
     assert doc["type"] == "/problems/bad-request"
 
 
+def test_list_cursor_belongs_to_its_table(admin):
+    cursor = admin.get("/lookups/opportunity-status?limit=1").json["next_cursor"]
+    assert cursor
+    assert admin.get(f"/lookups/opportunity-status?limit=1&cursor={cursor}").status == 200
+    assert_problem(admin.get(f"/lookups/source?limit=1&cursor={cursor}"), 400, "cursor")
+
+
 def test_list_refuses_repeated_parameter(admin):
     assert_problem(admin.get("/lookups/source?limit=2&limit=3"), 400, "limit")
 

@@ -256,6 +256,15 @@ def test_list_users_refuses_a_cursor_of_another_list(admin):
     assert_problem(admin.get(f"/users?cursor={cursor}"), 400, "cursor")
 
 
+def test_token_cursor_belongs_to_its_user(admin):
+    one, other = new_user(admin), new_user(admin)
+    for _ in range(2):
+        new_token(admin, one["id"])
+    cursor = admin.get(f"/users/{one['id']}/tokens?limit=1").json["next_cursor"]
+    assert admin.get(f"/users/{one['id']}/tokens?cursor={cursor}").status == 200
+    assert_problem(admin.get(f"/users/{other['id']}/tokens?cursor={cursor}"), 400, "cursor")
+
+
 def test_get_me_returns_the_caller(admin, member):
     user, client = member
     r = client.get("/users/me")
