@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 #include <ulfius.h>
@@ -30,6 +31,21 @@ static long long now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Every connection is a descriptor: raise the soft limit as far as the
+ * hard one allows, so MAX_CONNECTIONS can be reached (with room for the
+ * database connections, the listen socket, epoll and the log). */
+static void raise_descriptor_limit(const struct config *cfg)
+{
+    rlim_t wanted = (rlim_t)cfg->max_connections + cfg->db_pool_size + 64;
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= wanted)
+        return;
+    limit.rlim_cur = limit.rlim_max == RLIM_INFINITY || limit.rlim_max >= wanted ? wanted : limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur < wanted)
+        log_warning(NULL, "only %llu file descriptors allowed: fewer than MAX_CONNECTIONS=%u connections fit",
+                    (unsigned long long)limit.rlim_cur, cfg->max_connections);
 }
 
 /* libmicrohttpd's epoll thread pool: each pool thread accepts and serves
@@ -136,6 +152,7 @@ int server_run(const struct config *cfg)
         log_error(NULL, "cannot register the request handler");
         goto out;
     }
+    raise_descriptor_limit(cfg);
     if (start(&instance, cfg, &addr) != U_OK) {
         log_error(NULL, "cannot listen on %s:%u", cfg->bind, cfg->port);
         goto out;
