@@ -11,6 +11,7 @@
 #include "acceptor.h"
 #include "deferred_body.h"
 #include "http.h"
+#include "query_string.h"
 #include "router.h"
 #include "util/strbuf.h"
 #include "util/text.h"
@@ -125,6 +126,53 @@ static void test_base64url(void)
     CHECK(base64url_decode("a", NULL) == NULL);
     char *bad = base64url_decode("ab$d", NULL);
     CHECK(bad == NULL);
+}
+
+static void check_decode(const char *in, bool plus_is_space, const char *expected)
+{
+    char *got = percent_decode(in, strlen(in), plus_is_space);
+    CHECK(expected ? got && strcmp(got, expected) == 0 : got == NULL);
+    free(got);
+}
+
+/* Frees what parse_query and the replies left on a request. */
+static void query_request_cleanup(struct request *req)
+{
+    for (int i = 0; i < req->query_count; i++) {
+        free(req->query[i].name);
+        free(req->query[i].value);
+    }
+    req->query_count = 0;
+    http_reply_reset(req);
+}
+
+static void test_query_string(void)
+{
+    check_decode("a%20b+c", true, "a b c");
+    check_decode("a%20b+c", false, "a b+c");
+    check_decode("%C3%a9", true, "\xc3\xa9");
+    check_decode("", true, "");
+    check_decode("%00", true, NULL);
+    check_decode("%4", true, NULL);
+    check_decode("%zz", true, NULL);
+    check_decode("%FF", true, NULL);
+    check_decode("%ED%A0%80", true, NULL); /* a surrogate */
+
+    const struct route route = {.query_params = "limit cursor"};
+    struct request req;
+    memset(&req, 0, sizeof req);
+    req.route = &route;
+    CHECK(parse_query(&req, "limit=5&cursor=a%2Bb&&limit2") && req.error_count == 1);
+    CHECK(req.query_count == 2 && strcmp(http_query(&req, "cursor"), "a+b") == 0);
+    CHECK(strcmp(req.errors[0].field, "limit2") == 0);
+    query_request_cleanup(&req);
+    CHECK(parse_query(&req, "limit") && req.error_count == 0 && strcmp(http_query(&req, "limit"), "") == 0);
+    query_request_cleanup(&req);
+    CHECK(!parse_query(&req, "limit=1&limit=2") && req.status == 400);
+    query_request_cleanup(&req);
+    CHECK(!parse_query(&req, "limit=%zz") && req.status == 400);
+    query_request_cleanup(&req);
+    CHECK(parse_query(&req, NULL) && req.query_count == 0);
 }
 
 static void test_dates(void)
@@ -343,6 +391,7 @@ int main(void)
     test_utf8();
     test_ids_and_numbers();
     test_base64url();
+    test_query_string();
     test_dates();
     test_tokens();
     test_request_ids();
