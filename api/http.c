@@ -290,9 +290,11 @@ bool http_query_page(struct request *req, const char *cursor_kind, bool (*key_va
     bool ok = http_query_limit(req, limit) & http_query_cursor(req, cursor_kind, after);
     if (ok && *after && !key_valid(*after)) {
         http_field_error(req, "cursor", "is not a cursor from this list; use next_cursor as given");
+        ok = false;
+    }
+    if (!ok) { /* a good cursor beside a bad limit: the caller gives up, nothing to free */
         free(*after);
         *after = NULL;
-        ok = false;
     }
     return ok;
 }

@@ -135,7 +135,8 @@ bool http_query_cursor(struct request *req, const char *cursor_kind, char **key)
 /* Parses `limit` and `cursor` of a list page: the cursor must have been
  * made for cursor_kind and carry a key that key_valid accepts (an id when
  * key_valid is http_key_is_id). *after is new or NULL; false after
- * recording 400 errors (the caller replies with http_reply_query_errors). */
+ * recording 400 errors, *after then NULL (the caller replies with
+ * http_reply_query_errors). */
 bool http_query_page(struct request *req, const char *cursor_kind, bool (*key_valid)(const char *key), int *limit,
                      char **after);
 /* Cursor keys that are a plain id. */

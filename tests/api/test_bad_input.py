@@ -422,6 +422,13 @@ CASES = [
     Case("limit-users-501", "GET", "/users?limit=501", 400, ("limit",)),
     Case("limit-lookups-zero", "GET", "/lookups/source?limit=0", 400, ("limit",)),
     Case("limit-tokens-word", "GET", "/users/{me}/tokens?limit=all", 400, ("limit",)),
+    # A bad limit beside a good cursor (the decoded cursor must be freed).
+    Case("limit-lines-zero-good-cursor", "GET", "/opportunities/1/lines?limit=0&cursor=" + b64("lines:1|1,2"), 400,
+         ("limit",)),
+    Case("limit-tokens-zero-good-cursor", "GET", "/users/{me}/tokens?limit=0&cursor=" + b64("tokens|1"), 400,
+         ("limit",)),
+    Case("limit-history-zero-good-cursor", "GET", "/opportunities/1/history?limit=0&cursor=" + b64("history:1|1"),
+         400, ("limit",)),
     Case("cursor-garbage", "GET", "/accounts?cursor=!!!not-base64!!!", 400, ("cursor",)),
     Case("cursor-empty", "GET", "/accounts?cursor=", 400, ("cursor",)),
     Case("cursor-padded-base64", "GET", "/accounts?cursor=YWNjb3VudHN8MQ%3D%3D", 400, ("cursor",)),

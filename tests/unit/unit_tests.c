@@ -173,6 +173,23 @@ static void test_query_string(void)
     CHECK(!parse_query(&req, "limit=%zz") && req.status == 400);
     query_request_cleanup(&req);
     CHECK(parse_query(&req, NULL) && req.query_count == 0);
+
+    /* A good cursor beside a bad limit: refused, and nothing left to free. */
+    char *after = (char *)"sentinel";
+    int limit = 0;
+    char *cursor = base64url_encode((const unsigned char *)"tokens|5", 8);
+    char query[64];
+    snprintf(query, sizeof query, "limit=0&cursor=%s", cursor);
+    free(cursor);
+    CHECK(parse_query(&req, query) && req.error_count == 0);
+    CHECK(!http_query_page(&req, "tokens", http_key_is_id, &limit, &after) && after == NULL);
+    CHECK(req.error_count == 1 && strcmp(req.errors[0].field, "limit") == 0);
+    query_request_cleanup(&req);
+    CHECK(parse_query(&req, query + strlen("limit=0&")));
+    CHECK(http_query_page(&req, "tokens", http_key_is_id, &limit, &after) && after && strcmp(after, "5") == 0);
+    CHECK(limit == 50);
+    free(after);
+    query_request_cleanup(&req);
 }
 
 static void test_dates(void)
