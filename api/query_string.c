@@ -90,8 +90,8 @@ bool parse_query(struct request *req, const char *query)
 static bool query_allowed(const struct route *route, const char *name)
 {
     size_t len = strlen(name);
-    if (len == 0)
-        return false; /* strstr(p, "") matches everywhere and never advances */
+    if (len == 0 || strchr(name, ' '))
+        return false; /* strstr(p, "") matches everywhere and never advances; "limit cursor" spans two names */
     const char *p = route->query_params;
     while ((p = strstr(p, name)) != NULL) {
         bool starts = p == route->query_params || p[-1] == ' ';

@@ -429,6 +429,9 @@ CASES = [
          ("limit",)),
     Case("limit-history-zero-good-cursor", "GET", "/opportunities/1/history?limit=0&cursor=" + b64("history:1|1"),
          400, ("limit",)),
+    # A name holding a space is no parameter, even when it spells two of them.
+    Case("query-name-of-two-names", "GET", "/accounts?limit+cursor=1", 400, ("limit cursor",)),
+    Case("query-name-with-space", "GET", "/accounts?limit%20=1", 400, ("limit ",)),
     Case("cursor-garbage", "GET", "/accounts?cursor=!!!not-base64!!!", 400, ("cursor",)),
     Case("cursor-empty", "GET", "/accounts?cursor=", 400, ("cursor",)),
     Case("cursor-padded-base64", "GET", "/accounts?cursor=YWNjb3VudHN8MQ%3D%3D", 400, ("cursor",)),

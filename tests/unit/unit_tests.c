@@ -173,6 +173,9 @@ static void test_query_string(void)
     CHECK(!parse_query(&req, "limit=%zz") && req.status == 400);
     query_request_cleanup(&req);
     CHECK(parse_query(&req, NULL) && req.query_count == 0);
+    CHECK(parse_query(&req, "limit+cursor=1&limit%20=2&+limit=3") && req.query_count == 0 && req.error_count == 3);
+    CHECK(strcmp(req.errors[0].field, "limit cursor") == 0);
+    query_request_cleanup(&req);
 
     /* A good cursor beside a bad limit: refused, and nothing left to free. */
     char *after = (char *)"sentinel";
