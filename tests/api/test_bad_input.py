@@ -267,6 +267,10 @@ CASES = [
     Case("patch-readonly-updated-at", "PATCH", ACC, 422, ("updated_at",),
          body=J('{"updated_at": "2026-01-01T00:00:00Z"}')),
     Case("patch-malformed", "PATCH", ACC, 400, body=J('{"name": "x",')),
+    # More refused fields than a problem lists (64): the ones left unlisted
+    # must not reach the database's check as if they were valid.
+    Case("patch-many-unknown-then-bad-type", "PATCH", ACC, 422, ("u0",),
+         body=J("{%s, \"owner_id\": \"bad\"}" % ", ".join('"u%d": 0' % i for i in range(70)))),
     Case("patch-if-match-stale", "PATCH", ACC, 412, body=J('{"notes": "x"}'), headers={"If-Match": '"999"'}),
     Case("patch-if-match-beyond-int32", "PATCH", ACC, 412, body=J('{"notes": "x"}'),
          headers={"If-Match": '"2147483648"'}),

@@ -12,6 +12,7 @@
 #include "deferred_body.h"
 #include "http.h"
 #include "query_string.h"
+#include "resources/specs.h"
 #include "router.h"
 #include "util/strbuf.h"
 #include "util/text.h"
@@ -193,6 +194,38 @@ static void test_query_string(void)
     CHECK(limit == 50);
     free(after);
     query_request_cleanup(&req);
+}
+
+/* The copy of a refused body's valid fields, which the database checks. */
+static void test_valid_fields(void)
+{
+    struct request req;
+    memset(&req, 0, sizeof req);
+    req.body = json_loads("{\"name\": 5, \"notes\": \"fine\", \"owner_id\": \"x\", \"nmae\": 1}", 0, NULL);
+    CHECK(!validate_body(&req, account_fields, VALIDATE_PATCH) && req.error_count == 3);
+    json_t *valid = validate_valid_fields(&req, req.body, 0);
+    CHECK(json_object_size(valid) == 1 && json_object_get(valid, "notes"));
+    json_decref(valid);
+    http_reply_reset(&req);
+    json_decref(req.body);
+
+    /* More refused fields than the list holds: the unlisted bad owner_id
+     * must not pass for a valid one. */
+    json_t *body = json_object();
+    for (int i = 0; i < HTTP_MAX_FIELD_ERRORS + 6; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "u%d", i);
+        json_object_set_new(body, name, json_integer(0));
+    }
+    json_object_set_new(body, "owner_id", json_string("bad"));
+    json_object_set_new(body, "notes", json_string("fine"));
+    req.body = body;
+    CHECK(!validate_body(&req, account_fields, VALIDATE_PATCH) && req.error_count == HTTP_MAX_FIELD_ERRORS);
+    valid = validate_valid_fields(&req, req.body, 0);
+    CHECK(json_is_object(valid) && json_object_get(valid, "owner_id") == NULL);
+    json_decref(valid);
+    http_reply_reset(&req);
+    json_decref(req.body);
 }
 
 static void test_dates(void)
@@ -412,6 +445,7 @@ int main(void)
     test_ids_and_numbers();
     test_base64url();
     test_query_string();
+    test_valid_fields();
     test_dates();
     test_tokens();
     test_request_ids();
