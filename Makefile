@@ -25,7 +25,7 @@ PG_RUN_DIR  := .pg
 PG_RUN_PORT := 5439
 
 # Plain `make` assumes the libraries are there (`make deps` installs them).
-.PHONY: all deps run test test-sanitize test-tsan test-api unit bench clean format check-format valgrind
+.PHONY: all deps run test test-sanitize test-tsan test-api unit bench clean format check-format valgrind fuzz fuzz-smoke fuzz-build
 all: $(B)/crm-api
 
 deps:
@@ -115,11 +115,49 @@ bench:
 	@$(MAKE) --no-print-directory $(B)/crm-api
 	@BIN=$(B)/crm-api bench/run.sh
 
+# Fuzzing (libFuzzer; see tests/fuzz/). Each tests/fuzz/fuzz_*.c is a target
+# linked with the pure code it drives (no database, no server), built with
+# clang and ASan + UBSan into $(O)/fuzz and $(B)/fuzz; `make fuzz` runs each
+# for FUZZ_SECONDS on its seed corpus (scripts/fuzz.sh), `make fuzz-smoke`
+# for 5 seconds.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_O       := $(O)/fuzz
+FUZZ_B       := $(B)/fuzz
+FUZZ_SAN     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+# `ok = check_a() & check_b()` runs both checks on purpose (every error is
+# reported), which clang would flag.
+FUZZ_CFLAGS   = -std=c17 -D_GNU_SOURCE $(WARN) -Wno-bitwise-instead-of-logical $(FUZZ_SAN) -Iapi \
+                $(shell pkg-config --cflags jansson 2>/dev/null)
+FUZZ_LIB_SRC := api/http.c api/query_string.c api/validate.c api/resources/specs.c api/store/forecast_words.c \
+                api/util/alloc.c api/util/strbuf.c api/util/text.c tests/fuzz/support.c
+FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(FUZZ_O)/%.o)
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+
+$(FUZZ_O)/%.o: %.c $(wildcard api/*.h api/*/*.h api/*.def tests/fuzz/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_B)/fuzz_%: $(FUZZ_O)/tests/fuzz/fuzz_%.o $(FUZZ_LIB_OBJ)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $^ -o $@ $(shell pkg-config --libs jansson 2>/dev/null)
+
+fuzz-build: $(FUZZ_TARGETS:%=$(FUZZ_B)/%)
+.SECONDARY: $(FUZZ_LIB_OBJ) $(FUZZ_TARGETS:%=$(FUZZ_O)/tests/fuzz/%.o)
+
+fuzz:
+	@scripts/deps.sh fuzz
+	@$(MAKE) --no-print-directory fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh $(FUZZ_B) $(FUZZ_O) $(FUZZ_TARGETS)
+
+fuzz-smoke:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=5
+
 format:
-	clang-format -i $(SRC) $(wildcard api/*.h api/*/*.h)
+	clang-format -i $(SRC) $(wildcard api/*.h api/*/*.h tests/fuzz/*.c tests/fuzz/*.h)
 
 check-format:
-	clang-format --dry-run --Werror $(SRC) $(wildcard api/*.h api/*/*.h)
+	clang-format --dry-run --Werror $(SRC) $(wildcard api/*.h api/*/*.h tests/fuzz/*.c tests/fuzz/*.h)
 
 clean:
 	rm -rf $(O) $(B)

@@ -311,6 +311,10 @@ bool validate_array(struct request *req, json_t *array, const struct field_spec 
 
 json_t *validate_valid_fields(const struct request *req, const json_t *object, int errors_before)
 {
+    /* A full list names only the first refused fields: the others cannot
+     * be told from valid ones, so none is passed on. */
+    if (req->error_count >= HTTP_MAX_FIELD_ERRORS)
+        return json_object();
     json_t *copy = json_copy((json_t *)object);
     for (int i = errors_before; i < req->error_count; i++) {
         const char *field = req->errors[i].field;

@@ -54,7 +54,9 @@ char *quantity_normalise(const json_t *value);
 bool validate_email(const char *s);
 
 /* A copy of object (new reference) without the fields named in req's errors
- * from errors_before on (a field, or anything inside it: "lines[2].x"). */
+ * from errors_before on (a field, or anything inside it: "lines[2].x");
+ * an empty object when the error list is full (HTTP_MAX_FIELD_ERRORS), as
+ * the fields refused after it filled are named nowhere. */
 json_t *validate_valid_fields(const struct request *req, const json_t *object, int errors_before);
 
 /* Returns the body as compact JSON text (new). */

@@ -4,47 +4,10 @@
 
 #include "resources/crud.h"
 #include "resources/resources.h"
+#include "resources/specs.h"
 #include "store/accounts.h"
 #include "util/text.h"
 #include "validate.h"
-
-#define READ_ONLY(name)                                                                                                \
-    {                                                                                                                  \
-        name, FIELD_READ_ONLY, 0, 0, false, false, NULL                                                                \
-    }
-
-static const struct field_spec account_fields[] = {
-    {"name", FIELD_TEXT, 1, 200, false, true, NULL},
-    {"source_id", FIELD_ID, 0, 0, true, false, NULL},
-    {"owner_id", FIELD_ID, 0, 0, false, false, NULL},
-    {"website", FIELD_TEXT, 0, 500, true, false, NULL},
-    {"phone", FIELD_TEXT, 0, 500, true, false, NULL},
-    {"notes", FIELD_TEXT, 0, 10000, true, false, NULL},
-    {"external_id", FIELD_TEXT, 1, 200, true, false, NULL},
-    READ_ONLY("id"),
-    READ_ONLY("created_at"),
-    READ_ONLY("updated_at"),
-    READ_ONLY("version"),
-    READ_ONLY("deleted_at"),
-    {NULL, FIELD_TEXT, 0, 0, false, false, NULL},
-};
-
-/* PUT by external id: the external id is in the path, not the body. */
-static const struct field_spec account_replace_fields[] = {
-    {"name", FIELD_TEXT, 1, 200, false, true, NULL},
-    {"source_id", FIELD_ID, 0, 0, true, false, NULL},
-    {"owner_id", FIELD_ID, 0, 0, false, false, NULL},
-    {"website", FIELD_TEXT, 0, 500, true, false, NULL},
-    {"phone", FIELD_TEXT, 0, 500, true, false, NULL},
-    {"notes", FIELD_TEXT, 0, 10000, true, false, NULL},
-    READ_ONLY("external_id"),
-    READ_ONLY("id"),
-    READ_ONLY("created_at"),
-    READ_ONLY("updated_at"),
-    READ_ONLY("version"),
-    READ_ONLY("deleted_at"),
-    {NULL, FIELD_TEXT, 0, 0, false, false, NULL},
-};
 
 void accounts_list(struct request *req)
 {

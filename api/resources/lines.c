@@ -11,27 +11,6 @@
 #include "store/opportunities.h"
 #include "validate.h"
 
-#define READ_ONLY(name)                                                                                                \
-    {                                                                                                                  \
-        name, FIELD_READ_ONLY, 0, 0, false, false, NULL, NULL                                                          \
-    }
-#define LINE_FIELDS(product_required)                                                                                  \
-    {"product_id", FIELD_ID, 0, 0, false, product_required, NULL, NULL},                                               \
-        {"description", FIELD_TEXT, 0, 500, true, false, NULL, NULL},                                                  \
-        {"quantity", FIELD_QUANTITY, 0, 0, false, false, NULL, NULL},                                                  \
-        {"unit_price", FIELD_MONEY, 0, 0, false, false, NULL, NULL},                                                   \
-        {"position", FIELD_INTEGER, -1000000, 1000000, false, false, NULL, NULL}, READ_ONLY("id"),                     \
-        READ_ONLY("opportunity_id"), READ_ONLY("total"), READ_ONLY("created_at"), READ_ONLY("updated_at"),             \
-        READ_ONLY("version"),                                                                                          \
-    {                                                                                                                  \
-        NULL, FIELD_TEXT, 0, 0, false, false, NULL, NULL                                                               \
-    }
-
-#define MAX_LINES 1000
-
-const struct field_spec line_create_fields[] = {LINE_FIELDS(true)};
-static const struct field_spec line_patch_fields[] = {LINE_FIELDS(false)};
-
 static void location_of(char *out, size_t size, int64_t opportunity_id)
 {
     snprintf(out, size, "/opportunities/%lld/lines", (long long)opportunity_id);

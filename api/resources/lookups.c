@@ -5,42 +5,21 @@
 #include <string.h>
 
 #include "resources/resources.h"
+#include "resources/specs.h"
 #include "store/lookups.h"
 #include "util/text.h"
 #include "validate.h"
-
-#define COMMON_FIELDS(required_label)                                                                                  \
-    {"label", FIELD_TEXT, 1, 100, false, required_label, NULL},                                                        \
-        {"position", FIELD_INTEGER, -1000000, 1000000, false, false, NULL},                                            \
-        {"active", FIELD_BOOLEAN, 0, 0, false, false, NULL}, {"is_default", FIELD_BOOLEAN, 0, 0, false, false, NULL},  \
-        {"id", FIELD_READ_ONLY, 0, 0, false, false, NULL}, {"created_at", FIELD_READ_ONLY, 0, 0, false, false, NULL},  \
-        {"updated_at", FIELD_READ_ONLY, 0, 0, false, false, NULL},                                                     \
-    {                                                                                                                  \
-        "version", FIELD_READ_ONLY, 0, 0, false, false, NULL                                                           \
-    }
-#define END_FIELDS                                                                                                     \
-    {                                                                                                                  \
-        NULL, FIELD_TEXT, 0, 0, false, false, NULL                                                                     \
-    }
-
-static const struct field_spec status_fields[] = {
-    COMMON_FIELDS(true), {"probability", FIELD_INTEGER, 0, 100, true, false, NULL}, END_FIELDS};
-static const struct field_spec forecast_fields[] = {
-    COMMON_FIELDS(true), {"include_in_forecast", FIELD_BOOLEAN, 0, 0, false, false, NULL}, END_FIELDS};
-static const struct field_spec product_fields[] = {
-    COMMON_FIELDS(true), {"unit_price", FIELD_MONEY, 0, 0, true, false, NULL}, END_FIELDS};
-static const struct field_spec plain_fields[] = {COMMON_FIELDS(true), END_FIELDS};
 
 static const struct lookup_table {
     const char *name;
     const char *extra; /* its extra attribute, or NULL */
     const struct field_spec *fields;
 } tables[] = {
-    {"opportunity-status", "probability", status_fields},
-    {"opportunity-forecast", "include_in_forecast", forecast_fields},
-    {"opportunity-loss-reason", NULL, plain_fields},
-    {"product", "unit_price", product_fields},
-    {"source", NULL, plain_fields},
+    {"opportunity-status", "probability", lookup_status_fields},
+    {"opportunity-forecast", "include_in_forecast", lookup_forecast_fields},
+    {"opportunity-loss-reason", NULL, lookup_plain_fields},
+    {"product", "unit_price", lookup_product_fields},
+    {"source", NULL, lookup_plain_fields},
 };
 
 /* The table named by the first path parameter; replies 404 when unknown. */

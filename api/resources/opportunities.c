@@ -11,55 +11,6 @@
 #include "util/text.h"
 #include "validate.h"
 
-#define READ_ONLY(name)                                                                                                \
-    {                                                                                                                  \
-        name, FIELD_READ_ONLY, 0, 0, false, false, NULL, NULL                                                          \
-    }
-#define OPPORTUNITY_FIELDS                                                                                             \
-    {"name", FIELD_TEXT, 1, 200, false, false, NULL, NULL}, {"owner_id", FIELD_ID, 0, 0, false, false, NULL, NULL},    \
-        {"status_id", FIELD_ID, 0, 0, false, false, NULL, NULL},                                                       \
-        {"close_date", FIELD_DATE, 0, 0, false, false, NULL, NULL},                                                    \
-        {"next_step", FIELD_TEXT, 0, 500, true, false, NULL, NULL},                                                    \
-        {"forecast_id", FIELD_ID, 0, 0, false, false, NULL, NULL},                                                     \
-        {"probability", FIELD_INTEGER, 0, 100, false, false, NULL, NULL},                                              \
-        {"competitor", FIELD_TEXT, 0, 200, true, false, NULL, NULL},                                                   \
-        {"source_id", FIELD_ID, 0, 0, true, false, NULL, NULL},                                                        \
-        {"loss_reason_id", FIELD_ID, 0, 0, true, false, NULL, NULL},                                                   \
-        {"description", FIELD_TEXT, 0, 10000, true, false, NULL, NULL},                                                \
-        {"win_loss_report", FIELD_TEXT, 0, 10000, true, false, NULL, NULL}, READ_ONLY("id"), READ_ONLY("value"),       \
-        READ_ONLY("weighted_value"), READ_ONLY("outcome"), READ_ONLY("created_by"), READ_ONLY("updated_at"),           \
-        READ_ONLY("version"), READ_ONLY("deleted_at")
-
-#define MAX_LINES 1000
-
-static const struct field_spec opportunity_create_fields[] = {
-    {"account_id", FIELD_ID, 0, 0, false, true, NULL, NULL},
-    {"external_id", FIELD_TEXT, 1, 200, true, false, NULL, NULL},
-    {"created_at", FIELD_TIMESTAMP, 0, 0, false, false, NULL, NULL}, /* admins only: checked with the caller */
-    {"lines", FIELD_OBJECTS, 0, MAX_LINES, false, false, NULL, line_create_fields},
-    OPPORTUNITY_FIELDS,
-    {NULL, FIELD_TEXT, 0, 0, false, false, NULL, NULL},
-};
-
-static const struct field_spec opportunity_patch_fields[] = {
-    {"account_id", FIELD_ID, 0, 0, false, false, NULL, NULL},
-    {"external_id", FIELD_TEXT, 1, 200, true, false, NULL, NULL},
-    READ_ONLY("created_at"),
-    READ_ONLY("lines"),
-    OPPORTUNITY_FIELDS,
-    {NULL, FIELD_TEXT, 0, 0, false, false, NULL, NULL},
-};
-
-/* PUT by external id: the id is in the path; lines, when given, replace the set. */
-static const struct field_spec opportunity_replace_fields[] = {
-    {"account_id", FIELD_ID, 0, 0, false, true, NULL, NULL},
-    READ_ONLY("external_id"),
-    {"created_at", FIELD_TIMESTAMP, 0, 0, false, false, NULL, NULL},
-    {"lines", FIELD_OBJECTS, 0, MAX_LINES, false, false, NULL, line_create_fields},
-    OPPORTUNITY_FIELDS,
-    {NULL, FIELD_TEXT, 0, 0, false, false, NULL, NULL},
-};
-
 static const char *const sort_names[SORT_COUNT] = {
     [SORT_ID] = "id",
     [SORT_CLOSE_DATE] = "close_date",

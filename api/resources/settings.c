@@ -3,21 +3,9 @@
 #include <string.h>
 
 #include "resources/resources.h"
+#include "resources/specs.h"
 #include "store/settings.h"
 #include "validate.h"
-
-static const char *const periods[] = {"month", "quarter", NULL};
-
-static const struct field_spec settings_fields[] = {
-    {"default_close_days", FIELD_INTEGER, 1, 3650, false, false, NULL, NULL},
-    {"history_grace_seconds", FIELD_INTEGER, 0, 86400, false, false, NULL, NULL},
-    {"currency", FIELD_CURRENCY, 0, 0, false, false, NULL, NULL},
-    {"sales_grid_period", FIELD_CHOICE, 0, 0, false, false, periods, NULL},
-    {"fiscal_year_start_month", FIELD_INTEGER, 1, 12, false, false, NULL, NULL},
-    {"updated_at", FIELD_READ_ONLY, 0, 0, false, false, NULL, NULL},
-    {"version", FIELD_READ_ONLY, 0, 0, false, false, NULL, NULL},
-    {NULL, FIELD_TEXT, 0, 0, false, false, NULL, NULL},
-};
 
 void settings_get(struct request *req)
 {

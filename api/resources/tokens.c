@@ -5,16 +5,12 @@
 #include <string.h>
 
 #include "resources/resources.h"
+#include "resources/specs.h"
 #include "store/users.h"
 #include "util/alloc.h"
 #include "util/text.h"
 #include "util/token.h"
 #include "validate.h"
-
-static const struct field_spec token_fields[] = {
-    {"name", FIELD_TEXT, 1, 200, false, true, NULL},
-    {NULL, FIELD_TEXT, 0, 0, false, false, NULL},
-};
 
 void tokens_list(struct request *req)
 {

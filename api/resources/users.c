@@ -3,36 +3,10 @@
 
 #include "resources/crud.h"
 #include "resources/resources.h"
+#include "resources/specs.h"
 #include "store/users.h"
 #include "util/text.h"
 #include "validate.h"
-
-static const char *const roles[] = {"admin", "member", NULL};
-
-static const struct field_spec user_fields[] = {
-    {"name", FIELD_TEXT, 1, 200, false, true, NULL},
-    {"email", FIELD_EMAIL, 3, 254, false, true, NULL},
-    {"role", FIELD_CHOICE, 0, 0, false, false, roles},
-    {"active", FIELD_BOOLEAN, 0, 0, false, false, NULL},
-    {"id", FIELD_READ_ONLY, 0, 0, false, false, NULL},
-    {"created_at", FIELD_READ_ONLY, 0, 0, false, false, NULL},
-    {"updated_at", FIELD_READ_ONLY, 0, 0, false, false, NULL},
-    {"version", FIELD_READ_ONLY, 0, 0, false, false, NULL},
-    {NULL, FIELD_TEXT, 0, 0, false, false, NULL},
-};
-
-/* Email is fixed once created: it identifies the person to other systems. */
-static const struct field_spec user_patch_fields[] = {
-    {"name", FIELD_TEXT, 1, 200, false, false, NULL},
-    {"role", FIELD_CHOICE, 0, 0, false, false, roles},
-    {"active", FIELD_BOOLEAN, 0, 0, false, false, NULL},
-    {"email", FIELD_READ_ONLY, 0, 0, false, false, NULL},
-    {"id", FIELD_READ_ONLY, 0, 0, false, false, NULL},
-    {"created_at", FIELD_READ_ONLY, 0, 0, false, false, NULL},
-    {"updated_at", FIELD_READ_ONLY, 0, 0, false, false, NULL},
-    {"version", FIELD_READ_ONLY, 0, 0, false, false, NULL},
-    {NULL, FIELD_TEXT, 0, 0, false, false, NULL},
-};
 
 void users_list(struct request *req)
 {

@@ -2,12 +2,6 @@
 
 #include "store/db.h"
 
-const char *const forecast_periods[] = {"this_month",     "this_quarter",   "this_year", "next_quarter",
-                                        "last_12_months", "next_12_months", NULL};
-const char *const forecast_group_bys[] = {"month", "quarter", NULL};
-const char *const forecast_split_bys[] = {"owner", "status", "forecast", "none", NULL};
-const char *const forecast_outcomes[] = {"open", "won", "lost", NULL};
-
 /* A private report exists for its owner only: every statement sees the
  * shared ones and the caller's own, nothing else. */
 const struct db_statement forecast_report_statements[] = {

@@ -267,6 +267,10 @@ CASES = [
     Case("patch-readonly-updated-at", "PATCH", ACC, 422, ("updated_at",),
          body=J('{"updated_at": "2026-01-01T00:00:00Z"}')),
     Case("patch-malformed", "PATCH", ACC, 400, body=J('{"name": "x",')),
+    # More refused fields than a problem lists (64): the ones left unlisted
+    # must not reach the database's check as if they were valid.
+    Case("patch-many-unknown-then-bad-type", "PATCH", ACC, 422, ("u0",),
+         body=J("{%s, \"owner_id\": \"bad\"}" % ", ".join('"u%d": 0' % i for i in range(70)))),
     Case("patch-if-match-stale", "PATCH", ACC, 412, body=J('{"notes": "x"}'), headers={"If-Match": '"999"'}),
     Case("patch-if-match-beyond-int32", "PATCH", ACC, 412, body=J('{"notes": "x"}'),
          headers={"If-Match": '"2147483648"'}),
@@ -422,6 +426,16 @@ CASES = [
     Case("limit-users-501", "GET", "/users?limit=501", 400, ("limit",)),
     Case("limit-lookups-zero", "GET", "/lookups/source?limit=0", 400, ("limit",)),
     Case("limit-tokens-word", "GET", "/users/{me}/tokens?limit=all", 400, ("limit",)),
+    # A bad limit beside a good cursor (the decoded cursor must be freed).
+    Case("limit-lines-zero-good-cursor", "GET", "/opportunities/1/lines?limit=0&cursor=" + b64("lines:1|1,2"), 400,
+         ("limit",)),
+    Case("limit-tokens-zero-good-cursor", "GET", "/users/{me}/tokens?limit=0&cursor=" + b64("tokens|1"), 400,
+         ("limit",)),
+    Case("limit-history-zero-good-cursor", "GET", "/opportunities/1/history?limit=0&cursor=" + b64("history:1|1"),
+         400, ("limit",)),
+    # A name holding a space is no parameter, even when it spells two of them.
+    Case("query-name-of-two-names", "GET", "/accounts?limit+cursor=1", 400, ("limit cursor",)),
+    Case("query-name-with-space", "GET", "/accounts?limit%20=1", 400, ("limit ",)),
     Case("cursor-garbage", "GET", "/accounts?cursor=!!!not-base64!!!", 400, ("cursor",)),
     Case("cursor-empty", "GET", "/accounts?cursor=", 400, ("cursor",)),
     Case("cursor-padded-base64", "GET", "/accounts?cursor=YWNjb3VudHN8MQ%3D%3D", 400, ("cursor",)),

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "http.h"
+#include "query_string.h"
+#include "resources/specs.h"
 #include "router.h"
 #include "util/strbuf.h"
 #include "util/text.h"
@@ -171,6 +173,105 @@ static void test_query_page(void)
           strstr(fields, "cursor"));
 }
 
+static void check_decode(const char *in, bool plus_is_space, const char *expected)
+{
+    char *got = percent_decode(in, strlen(in), plus_is_space);
+    CHECK(expected ? got && strcmp(got, expected) == 0 : got == NULL);
+    free(got);
+}
+
+/* Frees what parse_query and the replies left on a request. */
+static void query_request_cleanup(struct request *req)
+{
+    for (int i = 0; i < req->query_count; i++) {
+        free(req->query[i].name);
+        free(req->query[i].value);
+    }
+    req->query_count = 0;
+    http_reply_reset(req);
+}
+
+static void test_query_string(void)
+{
+    check_decode("a%20b+c", true, "a b c");
+    check_decode("a%20b+c", false, "a b+c");
+    check_decode("%C3%a9", true, "\xc3\xa9");
+    check_decode("", true, "");
+    check_decode("%00", true, NULL);
+    check_decode("%4", true, NULL);
+    check_decode("%zz", true, NULL);
+    check_decode("%FF", true, NULL);
+    check_decode("%ED%A0%80", true, NULL); /* a surrogate */
+
+    const struct route route = {.query_params = "limit cursor"};
+    struct request req;
+    memset(&req, 0, sizeof req);
+    req.route = &route;
+    CHECK(parse_query(&req, "limit=5&cursor=a%2Bb&&limit2") && req.error_count == 1);
+    CHECK(req.query_count == 2 && strcmp(http_query(&req, "cursor"), "a+b") == 0);
+    CHECK(strcmp(req.errors[0].field, "limit2") == 0);
+    query_request_cleanup(&req);
+    CHECK(parse_query(&req, "limit") && req.error_count == 0 && strcmp(http_query(&req, "limit"), "") == 0);
+    query_request_cleanup(&req);
+    CHECK(!parse_query(&req, "limit=1&limit=2") && req.status == 400);
+    query_request_cleanup(&req);
+    CHECK(!parse_query(&req, "limit=%zz") && req.status == 400);
+    query_request_cleanup(&req);
+    CHECK(parse_query(&req, NULL) && req.query_count == 0);
+    CHECK(parse_query(&req, "limit+cursor=1&limit%20=2&+limit=3") && req.query_count == 0 && req.error_count == 3);
+    CHECK(strcmp(req.errors[0].field, "limit cursor") == 0);
+    query_request_cleanup(&req);
+
+    /* A good cursor beside a bad limit: refused, and nothing left to free. */
+    char *after = (char *)"sentinel";
+    int limit = 0;
+    char *cursor = base64url_encode((const unsigned char *)"tokens|5", 8);
+    char query[64];
+    snprintf(query, sizeof query, "limit=0&cursor=%s", cursor);
+    free(cursor);
+    CHECK(parse_query(&req, query) && req.error_count == 0);
+    CHECK(!http_query_page(&req, "tokens", http_key_is_id, &limit, &after) && after == NULL);
+    CHECK(req.error_count == 1 && strcmp(req.errors[0].field, "limit") == 0);
+    query_request_cleanup(&req);
+    CHECK(parse_query(&req, query + strlen("limit=0&")));
+    CHECK(http_query_page(&req, "tokens", http_key_is_id, &limit, &after) && after && strcmp(after, "5") == 0);
+    CHECK(limit == 50);
+    free(after);
+    query_request_cleanup(&req);
+}
+
+/* The copy of a refused body's valid fields, which the database checks. */
+static void test_valid_fields(void)
+{
+    struct request req;
+    memset(&req, 0, sizeof req);
+    req.body = json_loads("{\"name\": 5, \"notes\": \"fine\", \"owner_id\": \"x\", \"nmae\": 1}", 0, NULL);
+    CHECK(!validate_body(&req, account_fields, VALIDATE_PATCH) && req.error_count == 3);
+    json_t *valid = validate_valid_fields(&req, req.body, 0);
+    CHECK(json_object_size(valid) == 1 && json_object_get(valid, "notes"));
+    json_decref(valid);
+    http_reply_reset(&req);
+    json_decref(req.body);
+
+    /* More refused fields than the list holds: the unlisted bad owner_id
+     * must not pass for a valid one. */
+    json_t *body = json_object();
+    for (int i = 0; i < HTTP_MAX_FIELD_ERRORS + 6; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "u%d", i);
+        json_object_set_new(body, name, json_integer(0));
+    }
+    json_object_set_new(body, "owner_id", json_string("bad"));
+    json_object_set_new(body, "notes", json_string("fine"));
+    req.body = body;
+    CHECK(!validate_body(&req, account_fields, VALIDATE_PATCH) && req.error_count == HTTP_MAX_FIELD_ERRORS);
+    valid = validate_valid_fields(&req, req.body, 0);
+    CHECK(json_is_object(valid) && json_object_get(valid, "owner_id") == NULL);
+    json_decref(valid);
+    http_reply_reset(&req);
+    json_decref(req.body);
+}
+
 static void test_dates(void)
 {
     CHECK(http_valid_date("2026-02-28"));
@@ -277,6 +378,8 @@ int main(void)
     test_ids_and_numbers();
     test_base64url();
     test_query_page();
+    test_query_string();
+    test_valid_fields();
     test_dates();
     test_tokens();
     test_request_ids();
