@@ -23,7 +23,7 @@ PG_RUN_DIR  := .pg
 PG_RUN_PORT := 5439
 
 # Plain `make` assumes the libraries are there (`make deps` installs them).
-.PHONY: all deps run test test-sanitize test-api unit bench clean format check-format valgrind
+.PHONY: all deps run test test-sanitize test-api test-faults unit bench clean format check-format valgrind
 all: $(B)/crm-api
 
 deps:
@@ -81,6 +81,13 @@ test-sanitize:
 	@scripts/deps.sh test
 	@$(MAKE) --no-print-directory $(B)/crm-api-san
 	@scripts/test-api.sh $(B)/crm-api-san
+
+# Fault scenarios (floods, SIGTERM under load, PostgreSQL restarted and
+# killed, a 200,000-request soak); FAULTS_ARGS goes to pytest (-m soak...).
+test-faults:
+	@scripts/deps.sh faults
+	@$(MAKE) --no-print-directory $(B)/crm-api
+	@scripts/test-faults.sh $(B)/crm-api $(FAULTS_ARGS)
 
 valgrind:
 	@scripts/deps.sh test

@@ -2,12 +2,13 @@
 # Install the Debian packages that are missing for building, running, testing
 # or benchmarking Pipeline API.
 #
-#   scripts/deps.sh [build|run|test|bench]      (default: test)
+#   scripts/deps.sh [build|run|test|bench|faults]      (default: test)
 #
 #   build  C libraries (-dev), pkg-config, gcc, make
 #   run    build + postgresql
 #   test   run + python3, python3-pytest, curl, valgrind, node/npm
 #   bench  run + wrk, postgresql-contrib (pgbench ships with postgresql-15)
+#   faults run + python3, python3-pytest, wrk (make test-faults)
 #
 # Silent when nothing is missing. As root it runs apt-get (apt-get update only
 # when something is missing); otherwise it prints the sudo command to run and
@@ -28,12 +29,13 @@ case "$set_name" in
   run) wanted=("${run_pkgs[@]}") ;;
   test) wanted=("${run_pkgs[@]}" python3 python3-pytest curl valgrind) ;;
   bench) wanted=("${run_pkgs[@]}" wrk postgresql-contrib) ;;
+  faults) wanted=("${run_pkgs[@]}" python3 python3-pytest wrk) ;;
   -h | --help)
     awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"
     exit 0
     ;;
   *)
-    echo "usage: $0 [build|run|test|bench]" >&2
+    echo "usage: $0 [build|run|test|bench|faults]" >&2
     exit 2
     ;;
 esac
