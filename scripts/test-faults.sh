@@ -66,7 +66,7 @@ run_part() {
   rc="${PIPESTATUS[0]}"
   set -e
   t1=$(date +%s.%N)
-  [ "$rc" -ne 124 ] || echo "part $name: stopped after its limit of ${part_timeout}s" >&2
+  [ "$rc" -ne 124 ] || printf '\npart %s: stopped after its limit of %ss\n' "$name" "$part_timeout" >&2
   parts+=("$name")
   part_status+=("$rc")
   part_seconds+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')")
