@@ -25,7 +25,7 @@ PG_RUN_DIR  := .pg
 PG_RUN_PORT := 5439
 
 # Plain `make` assumes the libraries are there (`make deps` installs them).
-.PHONY: all deps run test test-sanitize test-tsan test-api unit bench clean format check-format valgrind fuzz fuzz-smoke fuzz-build
+.PHONY: all deps run test test-sanitize test-tsan test-faults bench clean format check-format valgrind fuzz fuzz-smoke fuzz-build
 all: $(B)/crm-api
 
 deps:
@@ -103,6 +103,13 @@ test-tsan:
 	@$(MAKE) --no-print-directory $(B)/crm-api-tsan
 	@TSAN_OPTIONS="halt_on_error=0 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
 	  scripts/test-api.sh $(B)/crm-api-tsan
+
+# Fault scenarios (floods, SIGTERM under load, PostgreSQL restarted and
+# killed, a 200,000-request soak); FAULTS_ARGS goes to pytest (-m soak...).
+test-faults:
+	@scripts/deps.sh faults
+	@$(MAKE) --no-print-directory $(B)/crm-api
+	@scripts/test-faults.sh $(B)/crm-api $(FAULTS_ARGS)
 
 valgrind:
 	@scripts/deps.sh test

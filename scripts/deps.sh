@@ -2,13 +2,14 @@
 # Install the Debian packages that are missing for building, running, testing
 # benchmarking or fuzzing Pipeline API.
 #
-#   scripts/deps.sh [build|run|test|bench|fuzz] (default: test)
+#   scripts/deps.sh [build|run|test|bench|fuzz|faults] (default: test)
 #
 #   build  C libraries (-dev), pkg-config, gcc, make
 #   run    build + postgresql
 #   test   run + python3, python3-pytest, curl, valgrind, node/npm
 #   bench  run + wrk, postgresql-contrib (pgbench ships with postgresql-15)
 #   fuzz   build + clang, libclang-rt-14-dev (libFuzzer and the sanitizer runtimes)
+#   faults run + python3, python3-pytest, wrk and the fuzz set (make test-faults)
 #
 # Silent when nothing is missing. As root it runs apt-get (apt-get update only
 # when something is missing); otherwise it prints the sudo command to run and
@@ -30,12 +31,13 @@ case "$set_name" in
   test) wanted=("${run_pkgs[@]}" python3 python3-pytest curl valgrind) ;;
   bench) wanted=("${run_pkgs[@]}" wrk postgresql-contrib) ;;
   fuzz) wanted=("${build_pkgs[@]}" clang libclang-rt-14-dev) ;;
+  faults) wanted=("${run_pkgs[@]}" python3 python3-pytest wrk clang libclang-rt-14-dev) ;;
   -h | --help)
     awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"
     exit 0
     ;;
   *)
-    echo "usage: $0 [build|run|test|bench|fuzz]" >&2
+    echo "usage: $0 [build|run|test|bench|fuzz|faults]" >&2
     exit 2
     ;;
 esac
