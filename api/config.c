@@ -73,5 +73,13 @@ bool config_load(struct config *cfg)
         ok = false;
     }
     cfg->log_json = strcmp(format, "json") == 0;
+
+    const char *origins = env_or("CORS_ORIGINS", "");
+    char why[320];
+    if (!cors_policy_parse(origins, &cfg->cors, why, sizeof why)) {
+        fprintf(stderr, "crm-api: CORS_ORIGINS=\"%s\": %s (want exact origins separated by commas, or *)\n", origins,
+                why);
+        ok = false;
+    }
     return ok;
 }

@@ -3,6 +3,7 @@
 #define CONFIG_H
 #include <stdbool.h>
 
+#include "cors.h"
 #include "log.h"
 
 struct config {
@@ -16,6 +17,7 @@ struct config {
     unsigned shutdown_timeout; /* seconds a drain may take before requests are cut */
     enum log_level log_level;
     bool log_json;
+    struct cors_policy cors; /* CORS_ORIGINS, parsed once; borrows the environment */
 };
 
 /* Fills cfg from the environment. On any bad variable prints every problem

@@ -5,6 +5,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "cors.h"
 #include "http.h"
 #include "lifecycle.h"
 #include "log.h"
@@ -338,7 +339,7 @@ static void send_reply(struct request *req, struct _u_response *u_resp)
 
 int dispatch_request(const struct _u_request *u_req, struct _u_response *u_resp, void *user_data)
 {
-    (void)user_data;
+    const struct cors_policy *cors = user_data;
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
     struct request req;
@@ -347,6 +348,7 @@ int dispatch_request(const struct _u_request *u_req, struct _u_response *u_resp,
     req.if_match = STORE_IF_MATCH_NONE;
     store_idempotency_init(&req.idempotency);
     set_request_id(&req, header(u_req, "X-Request-Id"));
+    const char *origin = header(u_req, "Origin");
 
     char *segments[MAX_SEGMENTS];
     int segment_count = 0;
@@ -366,6 +368,10 @@ int dispatch_request(const struct _u_request *u_req, struct _u_response *u_resp,
         http_reply_problem(&req, PROBLEM_NOT_FOUND, "No such path.");
         goto out;
     case ROUTE_NO_METHOD:
+        if (strcmp(req.method, "OPTIONS") == 0) { /* any known path, no token: CORS preflights */
+            cors_reply_options(&req, cors, origin, header(u_req, "Access-Control-Request-Method"), allow);
+            goto out;
+        }
         http_header(&req, "Allow", allow);
         http_reply_problem(&req, PROBLEM_METHOD_NOT_ALLOWED, "This path does not take this method; see Allow.");
         goto out;
@@ -390,6 +396,7 @@ int dispatch_request(const struct _u_request *u_req, struct _u_response *u_resp,
 out:
     authenticate_unchecked(&req);
     send_reply(&req, u_resp);
+    cors_add_reply_headers(cors, origin, u_resp->map_header);
     log_access(req.request_id, req.method, route_name, req.status, elapsed_us(&start));
     for (int i = 0; i < req.path_param_count; i++)
         req.path_params[i] = NULL; /* they point into segments */

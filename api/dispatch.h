@@ -5,6 +5,7 @@
 #define DISPATCH_H
 #include <ulfius.h>
 
+/* user_data: the struct cors_policy every reply follows (cors.h). */
 int dispatch_request(const struct _u_request *u_req, struct _u_response *u_resp, void *user_data);
 
 #endif

@@ -147,8 +147,10 @@ int server_run(const struct config *cfg)
     instance.check_utf8 = 0; /* we check, and answer 400 instead of dropping values */
     instance.allowed_post_processor = U_POST_PROCESS_NONE; /* bodies are JSON, parsed by us */
     int status = 1;
-    if (ulfius_add_endpoint_by_val(&instance, "*", NULL, "*", 0, dispatch_request, NULL) != U_OK ||
-        ulfius_set_default_endpoint(&instance, dispatch_request, NULL) != U_OK) {
+    /* The dispatcher's user data is the CORS policy (dispatch.h). */
+    void *cors = (void *)&cfg->cors;
+    if (ulfius_add_endpoint_by_val(&instance, "*", NULL, "*", 0, dispatch_request, cors) != U_OK ||
+        ulfius_set_default_endpoint(&instance, dispatch_request, cors) != U_OK) {
         log_error(NULL, "cannot register the request handler");
         goto out;
     }

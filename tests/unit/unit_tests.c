@@ -4,10 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <ulfius.h>
 #include <unistd.h>
 
+#include "cors.h"
 #include "http.h"
 #include "query_string.h"
 #include "resources/specs.h"
@@ -371,6 +373,164 @@ static void test_router(void)
     CHECK(router_match("GET", seg_none, 1, &r, params, &n, allow, sizeof allow) == ROUTE_NO_PATH);
 }
 
+static bool cors_parses(const char *setting, enum cors_mode mode, int count)
+{
+    struct cors_policy policy;
+    char error[320] = "";
+    bool ok = cors_policy_parse(setting, &policy, error, sizeof error);
+    return ok && policy.mode == mode && policy.count == count && error[0] == '\0';
+}
+
+/* A refused setting: the error quotes the bad origin and says why. */
+static bool cors_refuses(const char *setting, const char *quoted, const char *why)
+{
+    struct cors_policy policy;
+    char error[320] = "";
+    bool refused = !cors_policy_parse(setting, &policy, error, sizeof error);
+    bool named = strstr(error, quoted) != NULL && strstr(error, why) != NULL;
+    if (!refused || !named)
+        fprintf(stderr, "  cors %s: %s\n", setting, refused ? error : "accepted");
+    return refused && named && policy.mode == CORS_OFF;
+}
+
+static void test_cors_policy(void)
+{
+    CHECK(cors_parses("", CORS_OFF, 0));
+    CHECK(cors_parses("  ", CORS_OFF, 0));
+    CHECK(cors_parses("*", CORS_ANY, 0));
+    CHECK(cors_parses(" * ", CORS_ANY, 0));
+    CHECK(cors_parses("https://app.example.com", CORS_LIST, 1));
+    CHECK(cors_parses("https://app.example.com, http://localhost:5173", CORS_LIST, 2));
+    CHECK(cors_parses("http://127.0.0.1:8081,http://[::1]:5173,https://a-b_c.example", CORS_LIST, 3));
+    CHECK(cors_parses("chrome-extension://abcdef,http://localhost:65535", CORS_LIST, 2));
+    CHECK(cors_refuses("https://app.example.com/", "\"https://app.example.com/\"", "no path"));
+    CHECK(cors_refuses("https://app.example.com/app", "app.example.com/app", "no path"));
+    CHECK(cors_refuses("app.example.com", "\"app.example.com\"", "scheme://host"));
+    CHECK(cors_refuses("https://App.example.com", "App.example.com", "lower case"));
+    CHECK(cors_refuses("HTTPS://app.example.com", "HTTPS", "lower case"));
+    CHECK(cors_refuses("http://a.example:80", "a.example:80", "default port"));
+    CHECK(cors_refuses("https://a.example:443", "a.example:443", "default port"));
+    CHECK(cors_refuses("http://a.example:0", "a.example:0", "1 to 65535"));
+    CHECK(cors_refuses("http://a.example:08080", "08080", "leading zeros"));
+    CHECK(cors_refuses("http://a.example:65536", "65536", "1 to 65535"));
+    CHECK(cors_refuses("http://a.example:", "a.example:", "port"));
+    CHECK(cors_refuses("http://a.example:80a", "80a", "number"));
+    CHECK(cors_refuses("http://user@a.example", "user@a.example", "user name"));
+    CHECK(cors_refuses("http://a.example?x=1", "?x=1", "no path, query"));
+    CHECK(cors_refuses("http://", "\"http://\"", "host is missing"));
+    CHECK(cors_refuses("http://[::1", "[::1", "brackets"));
+    CHECK(cors_refuses("http://a.example,,http://b.example", "\"\"", "empty origin"));
+    CHECK(cors_refuses("http://a.example,", "\"\"", "empty origin"));
+    CHECK(cors_refuses("*,http://a.example", "\"*\"", "stands alone"));
+    CHECK(cors_refuses("http://a.example, *", "\"*\"", "stands alone"));
+    CHECK(cors_refuses("null", "\"null\"", "cannot be allowed"));
+    CHECK(cors_refuses("http://a b.example", "a b.example", "host holds only"));
+    char many[40 * 24];
+    size_t used = 0;
+    for (int i = 0; i <= CORS_MAX_ORIGINS; i++)
+        used += (size_t)snprintf(many + used, sizeof many - used, "%shttp://h%d.example", i ? "," : "", i);
+    CHECK(cors_refuses(many, "h32.example", "more than 32"));
+
+    struct cors_policy list, any, off;
+    char error[320];
+    CHECK(cors_policy_parse("http://localhost:5173, https://app.example.com", &list, error, sizeof error));
+    CHECK(cors_policy_parse("*", &any, error, sizeof error));
+    CHECK(cors_policy_parse("", &off, error, sizeof error));
+    CHECK(cors_origin_allowed(&list, "http://localhost:5173"));
+    CHECK(cors_origin_allowed(&list, "https://app.example.com"));
+    CHECK(!cors_origin_allowed(&list, "https://app.example.com.evil.example"));
+    CHECK(!cors_origin_allowed(&list, "https://app.example.co"));
+    CHECK(!cors_origin_allowed(&list, "http://localhost:517"));
+    CHECK(!cors_origin_allowed(&list, "http://localhost:51730"));
+    CHECK(!cors_origin_allowed(&list, "HTTP://localhost:5173"));
+    CHECK(!cors_origin_allowed(&list, NULL));
+    CHECK(cors_origin_allowed(&any, "https://anywhere.example"));
+    CHECK(!cors_origin_allowed(&any, NULL));
+    CHECK(!cors_origin_allowed(&off, "http://localhost:5173"));
+}
+
+/* The header's value, "(twice)" when it is there twice, or "(none)". */
+static const char *map_value(struct _u_map *map, const char *key)
+{
+    int found = 0;
+    for (int i = 0; i < map->nb_values; i++)
+        found += strcasecmp(map->keys[i], key) == 0;
+    return found == 1 ? u_map_get_case(map, key) : found ? "(twice)" : "(none)";
+}
+
+static void test_cors_reply_headers(void)
+{
+    struct cors_policy list, any, off;
+    char error[320];
+    cors_policy_parse("http://localhost:5173", &list, error, sizeof error);
+    cors_policy_parse("*", &any, error, sizeof error);
+    cors_policy_parse("", &off, error, sizeof error);
+    struct _u_map map;
+
+    u_map_init(&map);
+    cors_add_reply_headers(&list, "http://localhost:5173", &map);
+    CHECK(strcmp(map_value(&map, "Access-Control-Allow-Origin"), "http://localhost:5173") == 0);
+    CHECK(strcmp(map_value(&map, "Access-Control-Expose-Headers"), CORS_EXPOSED_HEADERS) == 0);
+    CHECK(strcmp(map_value(&map, "Vary"), "Origin") == 0);
+    CHECK(strcmp(map_value(&map, "Access-Control-Allow-Credentials"), "(none)") == 0);
+    u_map_clean(&map);
+
+    u_map_init(&map); /* merged into the Vary a reply set, under any spelling */
+    u_map_put(&map, "vary", "Accept");
+    cors_add_reply_headers(&list, "http://localhost:5173", &map);
+    CHECK(strcmp(map_value(&map, "Vary"), "Accept, Origin") == 0);
+    u_map_clean(&map);
+
+    u_map_init(&map);
+    u_map_put(&map, "Vary", "Accept, origin");
+    cors_add_reply_headers(&list, "http://localhost:5173", &map);
+    CHECK(strcmp(map_value(&map, "Vary"), "Accept, origin") == 0);
+    u_map_clean(&map);
+
+    u_map_init(&map); /* another origin, or none: not readable, but the reply still varies */
+    cors_add_reply_headers(&list, "http://localhost:5174", &map);
+    CHECK(strcmp(map_value(&map, "Access-Control-Allow-Origin"), "(none)") == 0 && strcmp(map_value(&map, "Vary"), "Origin") == 0);
+    cors_add_reply_headers(&list, NULL, &map);
+    CHECK(strcmp(map_value(&map, "Access-Control-Allow-Origin"), "(none)") == 0 && strcmp(map_value(&map, "Vary"), "Origin") == 0);
+    CHECK(map.nb_values == 1);
+    u_map_clean(&map);
+
+    u_map_init(&map);
+    cors_add_reply_headers(&any, "http://anywhere.example", &map);
+    CHECK(strcmp(map_value(&map, "Access-Control-Allow-Origin"), "*") == 0 && strcmp(map_value(&map, "Vary"), "(none)") == 0);
+    u_map_clean(&map);
+
+    u_map_init(&map);
+    cors_add_reply_headers(&off, "http://localhost:5173", &map);
+    CHECK(map.nb_values == 0);
+    u_map_clean(&map);
+}
+
+static void test_cors_options(void)
+{
+    struct cors_policy list;
+    char error[320];
+    cors_policy_parse("http://localhost:5173", &list, error, sizeof error);
+    struct request req;
+
+    memset(&req, 0, sizeof req);
+    cors_reply_options(&req, &list, "http://localhost:5173", "PATCH", "GET, PATCH, DELETE");
+    CHECK(req.status == 204 && req.reply_body == NULL && req.header_count == 4);
+    CHECK(strcmp(req.headers[1].name, "Access-Control-Allow-Methods") == 0 &&
+          strcmp(req.headers[1].value, "GET, PATCH, DELETE") == 0);
+    http_reply_reset(&req);
+
+    memset(&req, 0, sizeof req); /* not a preflight: Allow only */
+    cors_reply_options(&req, &list, NULL, NULL, "GET");
+    CHECK(req.status == 204 && req.header_count == 1 && strcmp(req.headers[0].name, "Allow") == 0);
+    http_reply_reset(&req);
+
+    memset(&req, 0, sizeof req);
+    cors_reply_options(&req, &list, "http://evil.example", "GET", "GET");
+    CHECK(req.status == 403 && req.header_count == 0 && req.reply_body && strstr(req.reply_body, "\"Origin\""));
+    http_reply_reset(&req);
+}
+
 int main(void)
 {
     test_money();
@@ -386,6 +546,9 @@ int main(void)
     test_strbuf();
     test_written_numbers();
     test_router();
+    test_cors_policy();
+    test_cors_reply_headers();
+    test_cors_options();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
