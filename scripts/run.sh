@@ -12,6 +12,9 @@ if [ -z "${DATABASE_URL:-}" ]; then
   embedded=1
 fi
 export PORT="${PORT:-8080}" BIND="${BIND:-127.0.0.1}"
+# Any browser origin may call the local API (a front-end's dev server);
+# CORS_ORIGINS set by the caller wins, an empty one turns CORS off.
+export CORS_ORIGINS="${CORS_ORIGINS-*}"
 token_file="$(scripts/pg.sh datadir .pg 2>/dev/null || echo .pg)/admin-token"
 
 bin/crm-api migrate
@@ -38,6 +41,7 @@ TXT
 else
   echo "Existing database: use a token you created before (crm-api create-admin makes a new admin)."
 fi
+echo "CORS_ORIGINS=${CORS_ORIGINS:-(empty: CORS off)}"
 echo "Serving on http://$BIND:$PORT — Ctrl-C stops."
 status=0
 bin/crm-api serve || status=$?

@@ -3,6 +3,9 @@
 #   scripts/test-api.sh BINARY [pytest args (default: tests/api)...]
 # Env: PG_TEST_DIR (.pg-test), PG_TEST_PORT (5440), API_PORT (18080),
 #      CRM_API_WRAPPER (e.g. valgrind ...), prepended to the server command.
+# The tests also use the three ports after API_PORT: the browser test's
+# pages are served from API_PORT+1 (an allowed origin) and API_PORT+2 (not
+# allowed), and API_PORT+3 takes extra servers with other CORS_ORIGINS.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bin="$1"
@@ -11,6 +14,8 @@ pg_dir="${PG_TEST_DIR:-.pg-test}"
 pg_port="${PG_TEST_PORT:-5440}"
 api_port="${API_PORT:-18080}"
 log="$(dirname "$bin")/test-server-$api_port.log"
+# A front-end's dev server and the browser test's page (tests/browser).
+cors_origins="http://localhost:5173,http://127.0.0.1:$((api_port + 1))"
 
 scripts/pg.sh destroy "$pg_dir" >/dev/null 2>&1 || true
 DATABASE_URL="$(scripts/pg.sh start "$pg_dir" "$pg_port")"
@@ -25,7 +30,7 @@ cleanup() {
 trap cleanup EXIT
 
 # shellcheck disable=SC2086 # the wrapper is a command line
-PORT="$api_port" THREADS=2 LOG_LEVEL=info ${CRM_API_WRAPPER:-} "$bin" serve >"$log" 2>&1 &
+PORT="$api_port" THREADS=2 LOG_LEVEL=info CORS_ORIGINS="$cors_origins" ${CRM_API_WRAPPER:-} "$bin" serve >"$log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 300); do
   curl -fsS "http://127.0.0.1:$api_port/healthz" >/dev/null 2>&1 && break
@@ -35,6 +40,7 @@ done
 
 status=0
 API_URL="http://127.0.0.1:$api_port" CRM_API_BIN="$bin" PG_TEST_DIR="$pg_dir" PG_TEST_PORT="$pg_port" \
+  CORS_ORIGINS="$cors_origins" \
   /usr/bin/python3 -m pytest -q -p no:cacheprovider "${@:-tests/api}" || status=$?
 
 # A graceful stop is part of the contract: SIGTERM, finish, exit 0.
