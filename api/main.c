@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "deferred_body.h"
 #include "log.h"
 #include "server.h"
 #include "store/store.h"
@@ -70,7 +71,9 @@ int main(int argc, char **argv)
         status = 1;
     } else {
         store_open(cfg.database_url, cfg.db_pool_size);
-        status = server_run(&cfg);
+        deferred_start(cfg.report_threads);
+        status = server_run(&cfg); /* stops the report threads before the HTTP threads */
+        deferred_stop(); /* when the server did not start */
         store_close();
     }
     log_close();

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <ulfius.h>
 
+#include "deferred_body.h"
 #include "dispatch.h"
 #include "lifecycle.h"
 #include "log.h"
@@ -69,9 +70,11 @@ static int start(struct _u_instance *instance, const struct config *cfg, struct 
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)lifecycle_uri_logger, NULL},
         {MHD_OPTION_END, 0, NULL},
     };
-    /* MHD_USE_ITC: MHD_quiesce_daemon needs it (the drain). */
+    /* MHD_USE_ITC: MHD_quiesce_daemon needs it (the drain), and a resumed
+     * connection is served at once. MHD_ALLOW_SUSPEND_RESUME: a connection
+     * waits for its report body outside the event loop (deferred_body.h). */
     return ulfius_start_framework_with_mhd_options(
-        instance, MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG, options);
+        instance, MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, options);
 }
 
 /* The drain's last resort: a handler stuck past SHUTDOWN_TIMEOUT (a
@@ -110,6 +113,11 @@ static void drain(struct _u_instance *instance, const struct config *cfg)
         usleep(DRAIN_POLL_US);
     }
     unsigned cut = lifecycle_requests_in_flight();
+    /* The report threads finish the bodies queued (normally none by now)
+     * and resume their connections: libmicrohttpd must not stop with one
+     * suspended. A report asked for from here on is computed on its HTTP
+     * thread. Then MHD_stop_daemon (in ulfius_stop_framework). */
+    deferred_stop();
     ulfius_stop_framework(instance);
     /* libmicrohttpd asks to close a quiesced socket only after it stopped. */
     if (listen_fd != MHD_INVALID_SOCKET)
@@ -157,8 +165,10 @@ int server_run(const struct config *cfg)
         log_error(NULL, "cannot listen on %s:%u", cfg->bind, cfg->port);
         goto out;
     }
-    log_info(NULL, "listening on http://%s:%u (%u threads, %u database connections, at most %u connections)", cfg->bind,
-             cfg->port, cfg->threads, cfg->db_pool_size, cfg->max_connections);
+    log_info(NULL,
+             "listening on http://%s:%u (%u threads, %u report threads, %u database connections, at most %u "
+             "connections)",
+             cfg->bind, cfg->port, cfg->threads, cfg->report_threads, cfg->db_pool_size, cfg->max_connections);
     int sig = 0;
     sigwait(&signals, &sig);
     log_info(NULL, "signal %d: draining (SHUTDOWN_TIMEOUT=%us)", sig, cfg->shutdown_timeout);
