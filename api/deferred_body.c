@@ -1,20 +1,13 @@
 #include "deferred_body.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <microhttpd.h>
 #include <ulfius.h>
 
 #include "log.h"
 #include "util/alloc.h"
-
-/* A read before the body is done (libmicrohttpd only reads once the
- * report thread resumed the connection, so this is a safety net): how long
- * it waits before it lets the thread go on (then libmicrohttpd asks again). */
-#define READ_WAIT_NS 200000L
 
 enum body_state { BODY_PENDING, BODY_READY, BODY_FAILED };
 
@@ -177,21 +170,14 @@ ssize_t deferred_body_read(void *cls, uint64_t offset, char *buf, size_t max)
 {
     struct deferred_body *b = cls;
     pthread_mutex_lock(&b->lock);
-    if (b->state == BODY_PENDING) { /* not expected: see READ_WAIT_NS */
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += READ_WAIT_NS;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        while (b->state == BODY_PENDING && pthread_cond_timedwait(&b->done, &b->lock, &until) != ETIMEDOUT)
-            ;
-    }
+    /* libmicrohttpd reads only once the report thread has resumed the
+     * connection, after the body is done; and a reader may not return 0
+     * (not yet) with libmicrohttpd's own polling threads. So this never
+     * waits in practice; if it did, it would wait for the body. */
+    while (b->state == BODY_PENDING)
+        pthread_cond_wait(&b->done, &b->lock);
     ssize_t n;
-    if (b->state == BODY_PENDING)
-        n = 0; /* not yet: serve the other connections, then ask again */
-    else if (b->state == BODY_FAILED)
+    if (b->state == BODY_FAILED)
         n = U_STREAM_ERROR;
     else if (offset >= b->length)
         n = U_STREAM_END;
