@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "config.h"
-#include "deferred_body.h"
 #include "log.h"
 #include "server.h"
 #include "store/store.h"
@@ -70,10 +69,9 @@ int main(int argc, char **argv)
         log_error(NULL, "migrations failed; not serving");
         status = 1;
     } else {
+        server_block_signals(); /* before store_open starts its threads */
         store_open(cfg.database_url, cfg.db_pool_size);
-        deferred_start(cfg.report_threads);
-        status = server_run(&cfg); /* stops the report threads before the HTTP threads */
-        deferred_stop(); /* when the server did not start */
+        status = server_run(&cfg);
         store_close();
     }
     log_close();

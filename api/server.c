@@ -129,16 +129,30 @@ static void drain(struct _u_instance *instance, const struct config *cfg)
         log_info(NULL, "stopped after %lld ms: every request answered, 0 cut", ms);
 }
 
+static void stop_signals(sigset_t *signals)
+{
+    sigemptyset(signals);
+    sigaddset(signals, SIGINT);
+    sigaddset(signals, SIGTERM);
+}
+
+void server_block_signals(void)
+{
+    sigset_t signals;
+    stop_signals(&signals);
+    pthread_sigmask(SIG_BLOCK, &signals, NULL);
+}
+
 int server_run(const struct config *cfg)
 {
     sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    /* Block the signals before any thread starts so only sigwait sees them. */
+    stop_signals(&signals);
+    /* Blocked before any thread starts (main calls server_block_signals
+     * before the store's threads), so only sigwait sees them. */
     pthread_sigmask(SIG_BLOCK, &signals, NULL);
     signal(SIGPIPE, SIG_IGN);
     json_object_seed(0);
+    deferred_start(cfg->report_threads); /* after the mask: they inherit it */
 
     struct sockaddr_in addr;
     memset(&addr, 0, sizeof addr);
@@ -149,6 +163,7 @@ int server_run(const struct config *cfg)
     struct _u_instance instance;
     if (ulfius_init_instance(&instance, cfg->port, &addr, NULL) != U_OK) {
         log_error(NULL, "cannot initialise the HTTP server");
+        deferred_stop();
         return 1;
     }
     instance.max_post_body_size = ULFIUS_BODY_LIMIT;
@@ -175,6 +190,7 @@ int server_run(const struct config *cfg)
     drain(&instance, cfg);
     status = 0;
 out:
+    deferred_stop(); /* done by drain() once the server ran; harmless twice */
     ulfius_clean_instance(&instance);
     return status;
 }
