@@ -1,6 +1,8 @@
-/* A 200 whose body is computed from a checked request: the check (every
- * 4xx) has run; the computation (a store call) and an optional export of
- * its JSON follow. Used by the forecast results and the dashboard. */
+/* A 200 whose body a report thread computes from a checked request: the
+ * check (every 4xx) ran on the HTTP thread; the computation (a store call
+ * that cannot fail on the request) and an optional export of its JSON run
+ * on a report thread (deferred_body.h) while this HTTP thread serves its
+ * other connections. Used by the forecast results and the dashboard. */
 #ifndef COMPUTED_REPLY_H
 #define COMPUTED_REPLY_H
 #include <jansson.h>
@@ -15,9 +17,12 @@ typedef enum store_status (*computed_document_fn)(const char *request_id, const 
  * NULL when it cannot. */
 typedef char *(*computed_export_fn)(const json_t *document, size_t *length);
 
-/* Replies 200 with content_type and compute(checked), exported when export
- * is not NULL; the store's problem when the computation fails. checked is
- * borrowed; what names the document in log lines ("funnel"). */
+/* Replies 200 with content_type; the body is compute(checked), as it is
+ * when export is NULL, else exported, made on a report thread (a failure
+ * there cuts the chunked body short). When no report thread takes it (the
+ * server is stopping) it is computed here, and a failure is the store's
+ * problem. checked is borrowed (copied); what names the document in log
+ * lines ("funnel"). */
 void http_reply_computed(struct request *req, const char *content_type, computed_document_fn compute,
                          const char *checked, computed_export_fn export, const char *what);
 

@@ -41,9 +41,11 @@ bool config_load(struct config *cfg)
     }
     ok &= read_unsigned("PORT", "8080", 1, 65535, &cfg->port);
     ok &= read_unsigned("THREADS", "2", 1, 256, &cfg->threads);
-    /* A connection for every pool thread, so a request never waits for one. */
+    ok &= read_unsigned("REPORT_THREADS", "2", 1, 256, &cfg->report_threads);
+    /* A connection for every thread that talks to the database (pool and
+     * report threads), so a request never waits for one a report holds. */
     char default_text[16];
-    snprintf(default_text, sizeof default_text, "%u", cfg->threads);
+    snprintf(default_text, sizeof default_text, "%u", cfg->threads + cfg->report_threads);
     ok &= read_unsigned("DB_POOL_SIZE", default_text, 1, 512, &cfg->db_pool_size);
     ok &= read_unsigned("MAX_CONNECTIONS", "1024", 1, 65536, &cfg->max_connections);
     ok &= read_unsigned("CONNECTION_TIMEOUT", "15", 1, 3600, &cfg->connection_timeout);

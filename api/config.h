@@ -12,6 +12,7 @@ struct config {
     unsigned port;
     unsigned db_pool_size;
     unsigned threads; /* libmicrohttpd pool threads; each blocks on PostgreSQL in a handler */
+    unsigned report_threads; /* compute report bodies off the pool threads (report_offload.h) */
     unsigned max_connections;
     unsigned connection_timeout; /* seconds a connection may sit idle or half-sent */
     unsigned shutdown_timeout; /* seconds a drain may take before requests are cut */

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "cors.h"
+#include "deferred_body.h"
 #include "http.h"
 #include "lifecycle.h"
 #include "log.h"
@@ -16,6 +17,7 @@
 #include "util/token.h"
 
 #define MAX_SEGMENTS 8
+#define DEFERRED_BLOCK_SIZE 16384 /* bytes per read of a deferred body */
 
 static long elapsed_us(const struct timespec *start)
 {
@@ -315,6 +317,8 @@ static void request_cleanup(struct request *req, char **segments, int segment_co
     }
     json_decref(req->body);
     free(req->reply_body);
+    if (req->deferred)
+        req->deferred_release(req->deferred);
     free(req->idempotent_body);
     store_idempotency_cleanup(&req->idempotency);
 }
@@ -329,7 +333,11 @@ static void send_reply(struct request *req, struct _u_response *u_resp)
         u_map_put(u_resp->map_header, req->headers[i].name, req->headers[i].value);
     if (lifecycle_draining()) /* libmicrohttpd closes the connection after this reply */
         u_map_put(u_resp->map_header, "Connection", "close");
-    if (req->reply_body) { /* MHD itself leaves the body out of a HEAD reply, keeping its length */
+    if (req->deferred) { /* computed on a report thread while this one serves other connections */
+        ulfius_set_stream_response(u_resp, (unsigned)req->status, deferred_body_read, req->deferred_release,
+                                   U_STREAM_SIZE_UNKNOWN, DEFERRED_BLOCK_SIZE, req->deferred);
+        req->deferred = NULL;
+    } else if (req->reply_body) { /* MHD itself leaves the body out of a HEAD reply, keeping its length */
         /* Hand our buffer to Ulfius instead of copying it. */
         u_resp->binary_body = req->reply_body;
         u_resp->binary_body_length = req->reply_length;
@@ -387,6 +395,7 @@ int dispatch_request(const struct _u_request *u_req, struct _u_response *u_resp,
     set_if_match(&req, &tags);
     parse_etag_header(header(u_req, "If-None-Match"), true, &req.if_none_match);
     req.accept = header(u_req, "Accept");
+    req.u_request = u_req;
     req.route->handler(&req);
     if (req.status == 0) {
         log_error(req.request_id, "handler for %s %s set no reply", req.method, route_name);

@@ -34,6 +34,14 @@ const char *http_path(const struct request *req, int i)
     return i < req->path_param_count ? req->path_params[i] : NULL;
 }
 
+static void drop_deferred(struct request *req)
+{
+    if (req->deferred)
+        req->deferred_release(req->deferred);
+    req->deferred = NULL;
+    req->deferred_release = NULL;
+}
+
 void http_reply_reset(struct request *req)
 {
     for (int i = 0; i < req->header_count; i++) {
@@ -49,6 +57,7 @@ void http_reply_reset(struct request *req)
     free(req->reply_body);
     req->reply_body = NULL;
     req->reply_length = 0;
+    drop_deferred(req);
     req->content_type = NULL;
     req->status = 0;
 }
@@ -64,11 +73,20 @@ void http_header(struct request *req, const char *name, const char *value)
 
 void http_reply_take(struct request *req, int status, const char *content_type, char *body, size_t length)
 {
+    drop_deferred(req);
     free(req->reply_body);
     req->status = status;
     req->content_type = content_type;
     req->reply_body = body;
     req->reply_length = length;
+}
+
+void http_reply_deferred(struct request *req, int status, const char *content_type, void *body,
+                         void (*release)(void *body))
+{
+    http_reply_take(req, status, content_type, NULL, 0);
+    req->deferred = body;
+    req->deferred_release = release;
 }
 
 void http_reply_json(struct request *req, int status, const char *json_text)

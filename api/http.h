@@ -9,6 +9,8 @@
 
 #include "store/store.h"
 
+struct _u_request;
+
 enum problem {
 #define PROBLEM(name, status, slug, title) PROBLEM_##name,
 #include "errors.def"
@@ -60,6 +62,7 @@ struct request {
     struct store_idempotency idempotency; /* in use when auth.idempotency points here */
     char *idempotent_body; /* what a replay answers instead of reply_body (owned), e.g. without a secret */
     const char *accept; /* borrowed header or NULL */
+    const struct _u_request *u_request; /* borrowed; finds the connection (lifecycle_connection_of) */
     /* Collected validation errors (422 / 400). */
     struct field_error errors[HTTP_MAX_FIELD_ERRORS];
     int error_count;
@@ -67,6 +70,8 @@ struct request {
     int status;
     char *reply_body; /* owned */
     size_t reply_length;
+    void *deferred; /* a body still being computed (the reply's reference: deferred_body.h), or NULL */
+    void (*deferred_release)(void *deferred); /* drops that reference */
     const char *content_type;
     struct {
         char *name;
@@ -88,6 +93,10 @@ void http_header(struct request *req, const char *name, const char *value);
 void http_reply_json(struct request *req, int status, const char *json_text);
 /* Replies with an already formatted body that is handed over (new reference). */
 void http_reply_take(struct request *req, int status, const char *content_type, char *body, size_t length);
+/* Replies with a body a report thread computes (deferred_body.h), taking
+ * the reply's reference to it; release drops that reference. */
+void http_reply_deferred(struct request *req, int status, const char *content_type, void *body,
+                         void (*release)(void *body));
 /* Replies 204 / 304 without a body. */
 void http_reply_empty(struct request *req, int status);
 /* Replies with a problem document listing req->errors; detail may be NULL. */

@@ -4,7 +4,9 @@
  * connection is gone), so a drain waits for replies still being written,
  * not only for handlers. The three callbacks are libmicrohttpd options;
  * the two that Ulfius requires (its URI logger and its completion
- * callback) are called from ours unchanged. */
+ * callback) are called from ours unchanged. The URI logger also files
+ * the connection under Ulfius' request, so a handler can find its
+ * connection (to suspend it: deferred_body.h). */
 #ifndef LIFECYCLE_H
 #define LIFECYCLE_H
 #include <stdbool.h>
@@ -18,6 +20,11 @@ void *lifecycle_uri_logger(void *cls, const char *uri, struct MHD_Connection *co
 /* MHD_OPTION_NOTIFY_COMPLETED: Ulfius' completion, then the request ends. */
 void lifecycle_request_completed(void *cls, struct MHD_Connection *connection, void **con_cls,
                                  enum MHD_RequestTerminationCode toe);
+
+struct _u_request;
+/* The connection whose request in progress Ulfius passes to a callback as
+ * request, or NULL; valid while that callback runs. */
+struct MHD_Connection *lifecycle_connection_of(const struct _u_request *request);
 
 /* Requests between their request line and their last byte sent. */
 unsigned lifecycle_requests_in_flight(void);

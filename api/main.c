@@ -69,6 +69,7 @@ int main(int argc, char **argv)
         log_error(NULL, "migrations failed; not serving");
         status = 1;
     } else {
+        server_block_signals(); /* before store_open starts its threads */
         store_open(cfg.database_url, cfg.db_pool_size);
         status = server_run(&cfg);
         store_close();

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <ulfius.h>
 
+#include "deferred_body.h"
 #include "dispatch.h"
 #include "lifecycle.h"
 #include "log.h"
@@ -69,9 +70,11 @@ static int start(struct _u_instance *instance, const struct config *cfg, struct 
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)lifecycle_uri_logger, NULL},
         {MHD_OPTION_END, 0, NULL},
     };
-    /* MHD_USE_ITC: MHD_quiesce_daemon needs it (the drain). */
+    /* MHD_USE_ITC: MHD_quiesce_daemon needs it (the drain), and a resumed
+     * connection is served at once. MHD_ALLOW_SUSPEND_RESUME: a connection
+     * waits for its report body outside the event loop (deferred_body.h). */
     return ulfius_start_framework_with_mhd_options(
-        instance, MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG, options);
+        instance, MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, options);
 }
 
 /* The drain's last resort: a handler stuck past SHUTDOWN_TIMEOUT (a
@@ -110,6 +113,11 @@ static void drain(struct _u_instance *instance, const struct config *cfg)
         usleep(DRAIN_POLL_US);
     }
     unsigned cut = lifecycle_requests_in_flight();
+    /* The report threads finish the bodies queued (normally none by now)
+     * and resume their connections: libmicrohttpd must not stop with one
+     * suspended. A report asked for from here on is computed on its HTTP
+     * thread. Then MHD_stop_daemon (in ulfius_stop_framework). */
+    deferred_stop();
     ulfius_stop_framework(instance);
     /* libmicrohttpd asks to close a quiesced socket only after it stopped. */
     if (listen_fd != MHD_INVALID_SOCKET)
@@ -121,16 +129,30 @@ static void drain(struct _u_instance *instance, const struct config *cfg)
         log_info(NULL, "stopped after %lld ms: every request answered, 0 cut", ms);
 }
 
+static void stop_signals(sigset_t *signals)
+{
+    sigemptyset(signals);
+    sigaddset(signals, SIGINT);
+    sigaddset(signals, SIGTERM);
+}
+
+void server_block_signals(void)
+{
+    sigset_t signals;
+    stop_signals(&signals);
+    pthread_sigmask(SIG_BLOCK, &signals, NULL);
+}
+
 int server_run(const struct config *cfg)
 {
     sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    /* Block the signals before any thread starts so only sigwait sees them. */
+    stop_signals(&signals);
+    /* Blocked before any thread starts (main calls server_block_signals
+     * before the store's threads), so only sigwait sees them. */
     pthread_sigmask(SIG_BLOCK, &signals, NULL);
     signal(SIGPIPE, SIG_IGN);
     json_object_seed(0);
+    deferred_start(cfg->report_threads); /* after the mask: they inherit it */
 
     struct sockaddr_in addr;
     memset(&addr, 0, sizeof addr);
@@ -141,6 +163,7 @@ int server_run(const struct config *cfg)
     struct _u_instance instance;
     if (ulfius_init_instance(&instance, cfg->port, &addr, NULL) != U_OK) {
         log_error(NULL, "cannot initialise the HTTP server");
+        deferred_stop();
         return 1;
     }
     instance.max_post_body_size = ULFIUS_BODY_LIMIT;
@@ -159,14 +182,17 @@ int server_run(const struct config *cfg)
         log_error(NULL, "cannot listen on %s:%u", cfg->bind, cfg->port);
         goto out;
     }
-    log_info(NULL, "listening on http://%s:%u (%u threads, %u database connections, at most %u connections)", cfg->bind,
-             cfg->port, cfg->threads, cfg->db_pool_size, cfg->max_connections);
+    log_info(NULL,
+             "listening on http://%s:%u (%u threads, %u report threads, %u database connections, at most %u "
+             "connections)",
+             cfg->bind, cfg->port, cfg->threads, cfg->report_threads, cfg->db_pool_size, cfg->max_connections);
     int sig = 0;
     sigwait(&signals, &sig);
     log_info(NULL, "signal %d: draining (SHUTDOWN_TIMEOUT=%us)", sig, cfg->shutdown_timeout);
     drain(&instance, cfg);
     status = 0;
 out:
+    deferred_stop(); /* done by drain() once the server ran; harmless twice */
     ulfius_clean_instance(&instance);
     return status;
 }

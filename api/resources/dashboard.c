@@ -1,7 +1,7 @@
 /* /dashboard: the sales funnel and the sales grid (SPEC 4.2). The query
  * string is checked here (syntax: 400 naming the parameter); defaults,
  * the window rules and unknown users are the database's check (422); the
- * document is then computed (computed_reply.h). */
+ * document is then computed on a report thread (computed_reply.h). */
 #include <stdio.h>
 #include <string.h>
 
@@ -58,7 +58,7 @@ static bool parse_owner_ids(struct request *req, char *buf, size_t size, const c
     return true;
 }
 
-/* The check's refusal, or 200 with the computed document. */
+/* The check's refusal, or 200 with the document computed off this thread. */
 static void reply_checked(struct request *req, struct store_result *res, computed_document_fn compute, const char *what)
 {
     if (res->status != STORE_OK) {

@@ -146,8 +146,9 @@ static bool choose_format(struct request *req, enum report_format *out)
     return false;
 }
 
-/* Replies to a checked run: its error, or 200 with the computed body
- * (computed_reply.h). */
+/* Replies to a checked run: its error, or 200 with the body a report
+ * thread computes (computed_reply.h), so this HTTP thread goes back to its
+ * other connections instead of waiting for the report. */
 static void reply_checked(struct request *req, enum report_format format, struct store_result *res)
 {
     if (res->status != STORE_OK) {

@@ -676,15 +676,15 @@ def test_sales_grid_is_the_same_for_members(admin, member_client, april_year, te
     ("/dashboard/funnel", f"owner_id={NO_SUCH_ID}", "owner_id"),
     ("/dashboard/sales-grid", "from=2026-02-01&to=2026-01-01", "to"),
 ])
-def test_dashboard_documents_are_checked_then_sent_whole(admin, path, bad_query, field):
-    """As the forecast results: the request is checked first (every 4xx is
-    a problem reply), then the document is computed and sent with its
-    length, so a client can tell a complete body from a cut one."""
+def test_dashboard_documents_come_as_a_chunked_body_made_after_the_check(admin, path, bad_query, field):
+    """As the forecast results: the request is checked at once (every 4xx is
+    a plain problem reply), then the document is computed off the HTTP
+    thread and sent as a chunked body."""
     r = admin.get(path)
     assert r.status == 200, r
     assert r.content_type == JSON
-    assert r.headers.get("transfer-encoding") is None, r.headers
-    assert int(r.headers["content-length"]) == len(r.body)
+    assert r.headers.get("transfer-encoding") == "chunked", r.headers
+    assert "content-length" not in r.headers
     assert r.json["totals"]
     r = admin.get(f"{path}?{bad_query}")
     assert_problem(r, 422, field)
