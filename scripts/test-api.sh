@@ -3,6 +3,8 @@
 #   scripts/test-api.sh BINARY [pytest args (default: tests/api)...]
 # Env: PG_TEST_DIR (.pg-test), PG_TEST_PORT (5440), API_PORT (18080),
 #      CRM_API_WRAPPER (e.g. valgrind ...), prepended to the server command.
+# After the suite, tests/conformance/check.py validates every exchange it
+# recorded against openapi.yaml; a mismatch fails the run.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bin="$1"
@@ -11,6 +13,10 @@ pg_dir="${PG_TEST_DIR:-.pg-test}"
 pg_port="${PG_TEST_PORT:-5440}"
 api_port="${API_PORT:-18080}"
 log="$(dirname "$bin")/test-server-$api_port.log"
+# Every exchange the suite makes, checked against openapi.yaml at the end.
+exchanges="$(dirname "$bin")/exchanges-$api_port.jsonl"
+unexercised="$(dirname "$bin")/unexercised-$api_port.txt"
+rm -f "$exchanges" "$unexercised"
 
 scripts/pg.sh destroy "$pg_dir" >/dev/null 2>&1 || true
 DATABASE_URL="$(scripts/pg.sh start "$pg_dir" "$pg_port")"
@@ -35,7 +41,14 @@ done
 
 status=0
 API_URL="http://127.0.0.1:$api_port" CRM_API_BIN="$bin" PG_TEST_DIR="$pg_dir" PG_TEST_PORT="$pg_port" \
+  CONFORMANCE_LOG="$exchanges" \
   /usr/bin/python3 -m pytest -q -p no:cacheprovider "${@:-tests/api}" || status=$?
+
+# The contract checks itself: the checker's own tests, then every recorded
+# response against openapi.yaml (status, headers, content type, body).
+/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/conformance || status=1
+/usr/bin/python3 tests/conformance/check.py openapi.yaml "$exchanges" "$unexercised" || status=1
+echo "(pairs the suite does not exercise: $unexercised)"
 
 # A graceful stop is part of the contract: SIGTERM, finish, exit 0.
 kill -TERM "$server_pid"
