@@ -8,18 +8,14 @@ Cases that hang a worker thread run against a private, throwaway server
 (same binary, same database) so the shared server stays usable."""
 import base64
 import http.client
-import os
-import socket
-import subprocess
-import time
 from dataclasses import dataclass, field as dc_field
-from pathlib import Path
 from typing import Optional, Tuple, Union
 from urllib.parse import quote, urlsplit
 
 import pytest
 
-from conftest import API_URL, BIN, Client, assert_problem, make_user, record_exchange, unique
+from conftest import API_URL, Client, assert_problem, make_user, record_exchange, unique
+from private_server import PrivateServer
 
 MIB = 1048576
 
@@ -679,58 +675,6 @@ def test_body_of_exactly_1mib_is_accepted(admin_token):
 # ---------------------------------------------------------------------------
 # Cases that may hang a worker: run on a private server
 # ---------------------------------------------------------------------------
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class PrivateServer:
-    """A throwaway instance of the binary under test on its own port, with
-    the shared test database. Stopped with SIGTERM (SIGKILL if that hangs)."""
-
-    def __init__(self):
-        if "DATABASE_URL" not in os.environ:
-            pytest.skip("DATABASE_URL not set (run through scripts/test-api.sh)")
-        self.port = _free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log_path = Path(BIN).resolve().parent / f"test-private-{self.port}.log"
-        self.log = open(self.log_path, "wb")
-        env = dict(os.environ, PORT=str(self.port), BIND="127.0.0.1", THREADS="2", LOG_LEVEL="info")
-        self.proc = subprocess.Popen([BIN, "serve"], stdout=self.log, stderr=subprocess.STDOUT, env=env)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if send("GET", "/healthz", base=self.base, timeout=2).status == 200:
-                    break
-            except OSError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                pytest.fail(f"private server did not start; log: {self.log_path}")
-            time.sleep(0.1)
-
-    def stop(self, grace=10):
-        """Returns the exit status after SIGTERM, or None when it had to be killed."""
-        status = None
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                status = self.proc.wait(grace)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        else:
-            status = self.proc.returncode
-        self.log.close()
-        return status
-
-    def sanitizer_reports(self):
-        text = self.log_path.read_text(errors="replace")
-        return [line for line in text.splitlines()
-                if "AddressSanitizer" in line or "LeakSanitizer" in line or "runtime error:" in line]
-
 
 @pytest.fixture
 def private_server():

@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import API_URL, Client, assert_problem, make_account, unique
+import documented
+from conftest import API_URL, Client, assert_problem, make_account, make_user, unique
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST, PORT = urlsplit(API_URL).hostname, urlsplit(API_URL).port
@@ -467,6 +468,7 @@ def test_pooled_connections_survive_a_database_restart(admin, anon):
 def test_database_down_gives_503_and_service_recovers(admin, anon):
     pg_dir, pg_port = _pg_env()
     acct = make_account(admin)  # also warms the pool: its connections break below
+    _, unchecked = make_user(admin, "admin")  # a token no request has checked (none is cached)
     stopped = _pg("stop", pg_dir)
     try:
         assert stopped.returncode == 0, stopped.stderr
@@ -486,6 +488,15 @@ def test_database_down_gives_503_and_service_recovers(admin, anon):
         assert ready.headers["retry-after"] == "1"
         health = anon.get("/healthz")
         assert health.status == 200 and health.json == {"status": "ok"}
+        # Every operation documenting 503 answers it: no token can be checked.
+        swept = 0
+        for op in documented.load():
+            if "503" in op.statuses and not op.public:
+                r = unchecked.request(op.method, op.path, raw=b"{}" if op.has_body else None)
+                assert_problem(r, 503)
+                assert r.headers["retry-after"] == "1", (op, r.headers)
+                swept += 1
+        assert swept >= 40
     finally:
         started = _pg("start", pg_dir, pg_port)
         assert started.returncode == 0, started.stderr

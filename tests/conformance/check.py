@@ -43,6 +43,8 @@ def _walk(node, path):
 
 
 def read_exchanges(path):
+    if not Path(path).exists():
+        return
     with open(path, encoding="utf-8") as f:
         for number, line in enumerate(f, 1):
             if line.strip():
