@@ -9,6 +9,7 @@ operation/status pairs the exchanges exercised, and exits 1 on any
 mismatch. UNEXERCISED_OUT, when given, receives the pairs not exercised."""
 import base64
 import json
+import re
 import sys
 from collections import OrderedDict
 from pathlib import Path
@@ -74,7 +75,8 @@ def main(argv):
             exercised.add(covered)
         for sentence in found:
             where = f"{exchange['method']} {doc.match_path(exchange['target']) or '(no template)'}"
-            examples = mismatches.setdefault((where, exchange["status"], sentence), [])
+            kind = re.sub(r"\[\d+\]", "[*]", sentence)  # one group for every item of a list
+            examples = mismatches.setdefault((where, exchange["status"], kind), [])
             examples.append(f"{exchange['method']} {exchange['target'][:120]} (line {exchange['line']})")
     documented = [(t, m, str(k)) for t, m, op in doc.operations() for k in op.get("responses", {})]
     missing = [p for p in documented if p not in exercised]
