@@ -11,6 +11,7 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "query_string.h"
+#include "request_limits.h"
 #include "router.h"
 #include "util/alloc.h"
 #include "util/text.h"
@@ -44,31 +45,80 @@ static void set_request_id(struct request *req, const char *given)
     request_id_generate(req->request_id);
 }
 
-/* Splits the raw path into decoded segments; false when malformed. */
-static bool split_path(const char *path, size_t len, char **segments, int *count)
+/* The request path split into segments. */
+struct path_segments {
+    char *segments[MAX_SEGMENTS]; /* decoded, owned; see undecodable */
+    int count;
+    unsigned undecodable; /* bit i: segment i kept as sent (bad escape, NUL, not UTF-8) */
+    bool trailing_slash; /* "/accounts/": the empty last segment is left out */
+};
+
+/* Splits the raw path into segments, percent-decoded; a segment that
+ * cannot be decoded is kept as sent, so it can still fill a path
+ * parameter (which then reaches no handler) but never a literal segment.
+ * False when the path has too many segments or does not start with '/'. */
+static bool split_path(const char *path, size_t len, struct path_segments *out)
 {
-    *count = 0;
+    memset(out, 0, sizeof *out);
     if (len == 0 || path[0] != '/')
         return false;
-    size_t start = 1;
     if (len == 1)
         return true;
+    size_t start = 1;
     for (size_t i = 1; i <= len; i++) {
         if (i == len || path[i] == '/') {
-            if (*count >= MAX_SEGMENTS)
+            if (out->count >= MAX_SEGMENTS)
                 return false;
-            segments[*count] = percent_decode(path + start, i - start, false);
-            if (segments[*count] == NULL)
-                return false;
-            (*count)++;
+            char *segment = percent_decode(path + start, i - start, false);
+            if (segment == NULL) {
+                segment = xstrndup(path + start, i - start);
+                out->undecodable |= 1u << out->count;
+            }
+            out->segments[out->count++] = segment;
             start = i + 1;
         }
     }
-    /* A trailing slash leaves an empty last segment; /accounts/ is /accounts. */
-    if (*count > 0 && segments[*count - 1][0] == '\0') {
-        free(segments[--(*count)]);
+    if (out->segments[out->count - 1][0] == '\0') {
+        free(out->segments[--out->count]);
+        out->trailing_slash = true;
     }
     return true;
+}
+
+/* A path parameter that could not be decoded reaches its handler as NULL
+ * (an id is then not found; an external id is a 422 naming it). */
+static void drop_undecodable_params(struct request *req, const struct path_segments *path)
+{
+    for (int p = 0; p < req->path_param_count; p++)
+        for (int i = 0; i < path->count; i++)
+            if (req->path_params[p] == path->segments[i] && (path->undecodable & (1u << i)))
+                req->path_params[p] = NULL;
+}
+
+/* Paths never end with a slash: "/accounts/204/" is not found, and when
+ * the path without the slash exists the detail names it. */
+static void reply_trailing_slash(struct request *req, const struct path_segments *path, const char *raw, size_t raw_len)
+{
+    const struct route *route;
+    const char *params[HTTP_MAX_PATH_PARAMS];
+    int param_count;
+    char allow[64];
+    bool printable = raw_len <= 256 && path->undecodable == 0;
+    for (size_t i = 0; printable && i < raw_len; i++)
+        printable = raw[i] > 0x20 && raw[i] < 0x7f;
+    enum route_match match =
+        router_match(req->method, path->segments, path->count, &route, params, &param_count, allow, sizeof allow);
+    if (match == ROUTE_NO_PATH) {
+        http_reply_problem(req, PROBLEM_NOT_FOUND, "No such path.");
+        return;
+    }
+    char detail[400];
+    if (printable)
+        snprintf(detail, sizeof detail, "No such path: paths do not end with a slash; the path is %.*s.",
+                 (int)(raw_len - 1), raw);
+    else
+        snprintf(detail, sizeof detail, "No such path: paths do not end with a slash; send it without the last one.");
+    http_reply_problem(req, PROBLEM_NOT_FOUND, detail);
 }
 
 static bool check_query_names(struct request *req)
@@ -358,20 +408,25 @@ int dispatch_request(const struct _u_request *u_req, struct _u_response *u_resp,
     set_request_id(&req, header(u_req, "X-Request-Id"));
     const char *origin = header(u_req, "Origin");
 
-    char *segments[MAX_SEGMENTS];
-    int segment_count = 0;
+    struct path_segments path = {0};
     const char *url = u_req->http_url ? u_req->http_url : "/";
     const char *question = strchr(url, '?');
     size_t path_len = question ? (size_t)(question - url) : strlen(url);
     const char *route_name = "-";
     char allow[64];
 
-    if (!split_path(url, path_len, segments, &segment_count)) {
+    if (!request_within_limits(&req, u_req))
+        goto out;
+    if (!split_path(url, path_len, &path)) {
         http_reply_problem(&req, PROBLEM_NOT_FOUND, "No such path.");
         goto out;
     }
-    switch (router_match(req.method, segments, segment_count, &req.route, req.path_params, &req.path_param_count, allow,
-                         sizeof allow)) {
+    if (path.trailing_slash) {
+        reply_trailing_slash(&req, &path, url, path_len);
+        goto out;
+    }
+    switch (router_match(req.method, path.segments, path.count, &req.route, req.path_params, &req.path_param_count,
+                         allow, sizeof allow)) {
     case ROUTE_NO_PATH:
         http_reply_problem(&req, PROBLEM_NOT_FOUND, "No such path.");
         goto out;
@@ -384,6 +439,7 @@ int dispatch_request(const struct _u_request *u_req, struct _u_response *u_resp,
         http_reply_problem(&req, PROBLEM_METHOD_NOT_ALLOWED, "This path does not take this method; see Allow.");
         goto out;
     case ROUTE_FOUND:
+        drop_undecodable_params(&req, &path);
         break;
     }
     route_name = req.route->pattern;
@@ -409,6 +465,6 @@ out:
     log_access(req.request_id, req.method, route_name, req.status, elapsed_us(&start));
     for (int i = 0; i < req.path_param_count; i++)
         req.path_params[i] = NULL; /* they point into segments */
-    request_cleanup(&req, segments, segment_count);
+    request_cleanup(&req, path.segments, path.count);
     return U_CALLBACK_COMPLETE;
 }

@@ -82,7 +82,8 @@ struct request {
 
 /* Query parameter value or NULL (borrowed). */
 const char *http_query(const struct request *req, const char *name);
-/* Path parameter i (0-based), borrowed. */
+/* Path parameter i (0-based), borrowed; NULL when it was not valid
+ * percent-encoded UTF-8 or held a NUL. */
 const char *http_path(const struct request *req, int i);
 
 /* Drops the reply, its headers and field errors made so far. */

@@ -19,6 +19,8 @@
 /* A little over the body limit so an oversized body is seen as such
  * (Ulfius truncates silently at its own limit). */
 #define ULFIUS_BODY_LIMIT (1048576 + 1)
+/* Per connection; see start(). README "Request size limits" has the cost. */
+#define CONNECTION_MEMORY 65536
 /* A drain ends once no request has been in flight for this long: a client
  * that got its last reply just before the signal may already be sending
  * its next request on the same connection. */
@@ -59,10 +61,11 @@ static int start(struct _u_instance *instance, const struct config *cfg, struct 
         {MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, NULL},
         {MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout, NULL},
-        /* MHD clears a connection's memory pool for every request: 16 KiB
-         * (request line and headers; bodies are kept apart) instead of the
-         * 32 KiB default halves that work. */
-        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 16384, NULL},
+        /* The request line and headers must fit in a connection's memory
+         * pool (bodies are kept apart), or MHD answers 414/431 itself with
+         * an HTML page; sized well above our own limits (request_limits.h)
+         * so that larger requests get our problem instead. */
+        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONNECTION_MEMORY, NULL},
         {MHD_OPTION_SOCK_ADDR, 0, addr},
         {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)lifecycle_notify_connection, NULL},
         /* Ulfius' two required callbacks, called from these (lifecycle.h). */

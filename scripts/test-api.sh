@@ -6,6 +6,8 @@
 # The tests also use the three ports after API_PORT: the browser test's
 # pages are served from API_PORT+1 (an allowed origin) and API_PORT+2 (not
 # allowed), and API_PORT+3 takes extra servers with other CORS_ORIGINS.
+# After the suite, tests/conformance/check.py validates every exchange it
+# recorded against openapi.yaml; a mismatch fails the run.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bin="$1"
@@ -16,6 +18,10 @@ api_port="${API_PORT:-18080}"
 log="$(dirname "$bin")/test-server-$api_port.log"
 # A front-end's dev server and the browser test's page (tests/browser).
 cors_origins="http://localhost:5173,http://127.0.0.1:$((api_port + 1))"
+# Every exchange the suite makes, checked against openapi.yaml at the end.
+exchanges="$(dirname "$bin")/exchanges-$api_port.jsonl"
+unexercised="$(dirname "$bin")/unexercised-$api_port.txt"
+rm -f "$exchanges" "$unexercised"
 
 scripts/pg.sh destroy "$pg_dir" >/dev/null 2>&1 || true
 DATABASE_URL="$(scripts/pg.sh start "$pg_dir" "$pg_port")"
@@ -41,7 +47,14 @@ done
 status=0
 API_URL="http://127.0.0.1:$api_port" CRM_API_BIN="$bin" PG_TEST_DIR="$pg_dir" PG_TEST_PORT="$pg_port" \
   CORS_ORIGINS="$cors_origins" \
+  CONFORMANCE_LOG="$exchanges" \
   /usr/bin/python3 -m pytest -q -p no:cacheprovider "${@:-tests/api}" || status=$?
+
+# The contract checks itself: the checker's own tests, then every recorded
+# response against openapi.yaml (status, headers, content type, body).
+/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/conformance || status=1
+/usr/bin/python3 tests/conformance/check.py openapi.yaml "$exchanges" "$unexercised" || status=1
+echo "(pairs the suite does not exercise: $unexercised)"
 
 # A graceful stop is part of the contract: SIGTERM, finish, exit 0.
 kill -TERM "$server_pid"

@@ -78,10 +78,14 @@ void crud_upsert(struct request *req, const struct resource_kind *kind)
     const char *external_id = http_path(req, 0);
     if (!http_require_object(req))
         return;
-    size_t len = utf8_length(external_id);
-    if (len < 1 || len > 200)
-        http_field_error(req, "external_id", "must be 1 to 200 characters long");
-    http_drop_echoed_external_id(req, external_id);
+    if (external_id == NULL) { /* not percent-encoded UTF-8 text, or a NUL in it */
+        http_field_error(req, "external_id", "must be UTF-8 text without NUL characters (percent-encoded in the path)");
+    } else {
+        size_t len = utf8_length(external_id);
+        if (len < 1 || len > 200)
+            http_field_error(req, "external_id", "must be 1 to 200 characters long");
+        http_drop_echoed_external_id(req, external_id);
+    }
     char detail[96];
     snprintf(detail, sizeof detail, "The %s has invalid fields.", kind->name);
     if (!body_valid(req, kind, kind->replace_fields, VALIDATE_REPLACE, 0, detail))

@@ -27,7 +27,7 @@ static const struct lookup_table *path_table(struct request *req)
 {
     const char *name = http_path(req, 0);
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++)
-        if (strcmp(tables[i].name, name) == 0)
+        if (name && strcmp(tables[i].name, name) == 0)
             return &tables[i];
     http_reply_problem(req, PROBLEM_NOT_FOUND,
                        "No such lookup table; see GET /lookups for opportunity-status, opportunity-forecast, "

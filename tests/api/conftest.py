@@ -1,10 +1,14 @@
 """Shared fixtures: a client for the running server (started by
 scripts/test-api.sh), an admin token made with the binary itself, and
-helpers to make users, tokens and accounts."""
+helpers to make users, tokens and accounts. Every exchange made through
+Client (or handed to record_exchange) is appended to CONFORMANCE_LOG, which
+tests/conformance/check.py validates against openapi.yaml after the run."""
+import base64
 import http.client
 import json
 import os
 import subprocess
+import threading
 import uuid
 from urllib.parse import urlsplit
 
@@ -12,6 +16,22 @@ import pytest
 
 API_URL = os.environ.get("API_URL", "http://127.0.0.1:18080")
 BIN = os.environ.get("CRM_API_BIN", "bin/crm-api")
+CONFORMANCE_LOG = os.environ.get("CONFORMANCE_LOG")
+_record_lock = threading.Lock()
+
+
+def record_exchange(method, target, status, header_pairs, body):
+    """Appends one exchange (one JSON line) to CONFORMANCE_LOG, if set.
+    header_pairs keeps repeated headers; body is the bytes received."""
+    if not CONFORMANCE_LOG:
+        return
+    line = json.dumps({
+        "method": method, "target": target, "status": status,
+        "headers": [[k, v] for k, v in header_pairs],
+        "body": base64.b64encode(body).decode(),
+    })
+    with _record_lock, open(CONFORMANCE_LOG, "a") as log:
+        log.write(line + "\n")
 
 
 class Response:
@@ -57,6 +77,7 @@ class Client:
         resp = conn.getresponse()
         out = Response(resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read())
         conn.close()
+        record_exchange(method, path, out.status, resp.getheaders(), out.body)
         return out
 
     def get(self, path, **kw):

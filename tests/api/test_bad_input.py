@@ -8,18 +8,14 @@ Cases that hang a worker thread run against a private, throwaway server
 (same binary, same database) so the shared server stays usable."""
 import base64
 import http.client
-import os
-import socket
-import subprocess
-import time
 from dataclasses import dataclass, field as dc_field
-from pathlib import Path
 from typing import Optional, Tuple, Union
 from urllib.parse import quote, urlsplit
 
 import pytest
 
-from conftest import API_URL, BIN, Client, assert_problem, make_user, unique
+from conftest import API_URL, Client, assert_problem, make_user, record_exchange, unique
+from private_server import PrivateServer
 
 MIB = 1048576
 
@@ -32,8 +28,10 @@ SLUGS = {
     409: "conflict",
     412: "precondition-failed",
     413: "payload-too-large",
+    414: "uri-too-long",
     415: "unsupported-media-type",
     422: "validation",
+    431: "request-header-fields-too-large",
 }
 
 
@@ -78,7 +76,9 @@ def send(method, path, body=None, headers=None, content_type="application/json",
         else:
             conn.request(method, path, body=body, headers=hdrs)
         resp = conn.getresponse()
-        return Response(resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read())
+        out = Response(resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read())
+        record_exchange(method, path, out.status, resp.getheaders(), out.body)
+        return out
     finally:
         conn.close()
 
@@ -290,8 +290,16 @@ CASES = [
     Case("put-external-id-in-body", "PUT", PUT_EXT, 422, ("external_id",), body=J('{"name": "x", "external_id": "y"}')),
     Case("put-external-id-201-in-path", "PUT", "/accounts/by-external-id/" + "e" * 201, 422, ("external_id",),
          body=J('{"name": "x"}')),
-    Case("put-path-pct-nul", "PUT", "/accounts/by-external-id/a%00b", 404, body=J('{"name": "x"}')),
-    Case("put-path-pct-invalid-utf8", "PUT", "/accounts/by-external-id/a%FFb", 404, body=J('{"name": "x"}')),
+    Case("put-path-pct-nul", "PUT", "/accounts/by-external-id/a%00b", 422, ("external_id",),
+         body=J('{"name": "x"}')),
+    Case("put-path-pct-invalid-utf8", "PUT", "/accounts/by-external-id/a%FFb", 422, ("external_id",),
+         body=J('{"name": "x"}')),
+    Case("put-path-pct-nul-and-bad-body", "PUT", "/accounts/by-external-id/%00", 422, ("external_id", "name"),
+         body=J('{"name": ""}')),
+    Case("put-opportunity-path-pct-nul", "PUT", "/opportunities/by-external-id/a%00b", 422, ("external_id",),
+         body=J('{"name": "x"}')),
+    Case("put-path-pct-nul-anonymous", "PUT", "/accounts/by-external-id/a%00b", 401, body=J('{"name": "x"}'),
+         who="anon"),
     Case("put-form-urlencoded", "PUT", PUT_EXT, 415, body=b"name=x", content_type="application/x-www-form-urlencoded"),
     Case("put-if-match-beyond-int32", "PUT", PUT_EXT, 412, body=J('{"name": "x"}'),
          headers={"If-Match": '"2147483648"'}),
@@ -405,6 +413,16 @@ CASES = [
     Case("path-extra-segment", "GET", "/accounts/1/extra", 404),
     Case("path-too-many-segments", "GET", "/a/b/c/d/e/f/g/h/i/j/k", 404),
     Case("path-double-slash", "GET", "/accounts//1", 404),
+    Case("path-trailing-slash-list", "GET", "/accounts/", 404),
+    Case("path-trailing-slash-patch", "PATCH", ACC + "/", 404, body=J('{"notes": "x"}')),
+    Case("path-trailing-slash-anonymous", "POST", "/accounts/", 404, body=J('{"name": "x"}'), who="anon"),
+    Case("path-pct-invalid-utf8-lookup-table", "GET", "/lookups/%FF", 404),
+    # --- sizes of the request head: 414, 431 (before the token) ----------------
+    Case("uri-too-long", "GET", "/accounts?q=" + "q" * 8200, 414, who="anon"),
+    Case("uri-too-long-path", "GET", "/accounts/" + "1" * 8200, 414),
+    Case("headers-too-large", "GET", A, 431, ("X-Filler",), headers={"X-Filler": "f" * 17000}, who="anon"),
+    Case("headers-too-large-together", "GET", A, 431, ("X-B",),
+         headers={"X-A": "a" * 6000, "X-B": "b" * 6001, "X-C": "c" * 5000}),
     # --- query strings: 400 ----------------------------------------------------
     Case("query-pct-nul", "GET", "/accounts?q=a%00b", 400),
     Case("query-pct-nul-name", "GET", "/accounts?q%00=a", 400),
@@ -657,58 +675,6 @@ def test_body_of_exactly_1mib_is_accepted(admin_token):
 # ---------------------------------------------------------------------------
 # Cases that may hang a worker: run on a private server
 # ---------------------------------------------------------------------------
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class PrivateServer:
-    """A throwaway instance of the binary under test on its own port, with
-    the shared test database. Stopped with SIGTERM (SIGKILL if that hangs)."""
-
-    def __init__(self):
-        if "DATABASE_URL" not in os.environ:
-            pytest.skip("DATABASE_URL not set (run through scripts/test-api.sh)")
-        self.port = _free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log_path = Path(BIN).resolve().parent / f"test-private-{self.port}.log"
-        self.log = open(self.log_path, "wb")
-        env = dict(os.environ, PORT=str(self.port), BIND="127.0.0.1", THREADS="2", LOG_LEVEL="info")
-        self.proc = subprocess.Popen([BIN, "serve"], stdout=self.log, stderr=subprocess.STDOUT, env=env)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if send("GET", "/healthz", base=self.base, timeout=2).status == 200:
-                    break
-            except OSError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                pytest.fail(f"private server did not start; log: {self.log_path}")
-            time.sleep(0.1)
-
-    def stop(self, grace=10):
-        """Returns the exit status after SIGTERM, or None when it had to be killed."""
-        status = None
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                status = self.proc.wait(grace)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        else:
-            status = self.proc.returncode
-        self.log.close()
-        return status
-
-    def sanitizer_reports(self):
-        text = self.log_path.read_text(errors="replace")
-        return [line for line in text.splitlines()
-                if "AddressSanitizer" in line or "LeakSanitizer" in line or "runtime error:" in line]
-
 
 @pytest.fixture
 def private_server():

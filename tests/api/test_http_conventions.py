@@ -1,7 +1,7 @@
 """HTTP conventions of SPEC §5 that hold across endpoints: 405 with Allow,
-HEAD, X-Request-Id on every response, trailing slashes, 500s that show no
-internals, concurrency, idle connections, and 503 + Retry-After while the
-database is down (last in this file: it stops and restarts PostgreSQL)."""
+HEAD, X-Request-Id on every response, trailing slashes, request sizes (414,
+431), 500s that show no internals, concurrency, idle connections, and 503 +
+Retry-After while the database is down (last in this file: it stops and restarts PostgreSQL)."""
 import base64
 import json
 import os
@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import API_URL, Client, assert_problem, make_account, unique
+import documented
+from conftest import API_URL, Client, assert_problem, make_account, make_user, unique
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST, PORT = urlsplit(API_URL).hostname, urlsplit(API_URL).port
@@ -174,26 +175,33 @@ def test_client_request_id_is_echoed_on_errors_304_and_204(admin):
 # Trailing slash
 # ---------------------------------------------------------------------------
 
-def test_trailing_slash_is_the_same_resource(admin):
+def test_a_trailing_slash_is_not_found_and_names_the_path(admin, anon):
+    """Paths never end with a slash: 404 (no redirect: a write is never
+    resent elsewhere), with the path without the slash in the detail, and
+    nothing done."""
     acct = make_account(admin)
-    a = admin.get(f"/accounts?external_id=none-{unique()}")
-    b = admin.get(f"/accounts/?external_id=none-{unique()}")
-    assert a.status == b.status == 200 and a.json == b.json == {"data": [], "next_cursor": None}
-    one = admin.get(f"/accounts/{acct['id']}")
-    slash = admin.get(f"/accounts/{acct['id']}/")
-    assert one.status == slash.status == 200 and one.json == slash.json
-    assert one.headers["etag"] == slash.headers["etag"]
-    created = admin.post("/accounts/", {"name": unique("slash")})
-    assert created.status == 201, created
-    assert created.headers["location"] == f"/accounts/{created.json['id']}"
-    patched = admin.patch(f"/accounts/{acct['id']}/", {"notes": "via slash"})
-    assert patched.status == 200 and patched.json["notes"] == "via slash"
-    r = admin.request("DELETE", "/accounts/")
-    assert_problem(r, 405)
-    assert r.headers["allow"] == "GET, POST"
-    assert_problem(admin.get("/accounts/?limit=0"), 400, "limit")
-    assert admin.get("/users/me/").status == 200
-    assert admin.get("/healthz/").status == 200
+    cases = [
+        (admin, "GET", "/accounts/?limit=1", None, "/accounts"),
+        (admin, "GET", f"/accounts/{acct['id']}/", None, f"/accounts/{acct['id']}"),
+        (admin, "PATCH", f"/accounts/{acct['id']}/", {"notes": "via slash"}, f"/accounts/{acct['id']}"),
+        (admin, "DELETE", f"/accounts/{acct['id']}/", None, f"/accounts/{acct['id']}"),
+        (admin, "GET", "/users/me/", None, "/users/me"),
+        (anon, "GET", "/healthz/", None, "/healthz"),
+        (anon, "POST", "/accounts/", {"name": "never"}, "/accounts"),  # routing comes before the token
+        (admin, "PUT", "/accounts/", {"name": "x"}, "/accounts"),  # a method the path lacks: still the slash
+    ]
+    for client, method, path, body, canonical in cases:
+        r = client.request(method, path, body=body)
+        doc = assert_problem(r, 404)
+        assert doc["detail"].endswith(f"the path is {canonical}."), (path, doc)
+        assert_request_id(r)
+    got = admin.get(f"/accounts/{acct['id']}")
+    assert got.status == 200 and got.json["notes"] is None and got.json["version"] == acct["version"]
+    for path in ("/nope/", "/accounts/1/extra/"):
+        doc = assert_problem(admin.get(path), 404)
+        assert doc["detail"] == "No such path.", (path, doc)
+    doc = assert_problem(admin.get("/accounts/%FF/"), 404)  # not echoed: it is no text
+    assert doc["detail"].endswith("send it without the last one."), doc
 
 
 def test_two_trailing_slashes_are_not_found(admin):
@@ -259,13 +267,46 @@ def _raw_exchange(data, timeout=10):
     return out
 
 
-def test_huge_request_line_and_header_are_refused_and_the_server_survives(admin_token):
-    long_url = b"/accounts?q=" + b"a" * 40000
-    out = _raw_exchange(b"GET " + long_url + b" HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
-                        + admin_token.encode() + b"\r\nConnection: close\r\n\r\n")
+def test_a_long_request_target_is_a_414_problem(admin, anon):
+    """8,192 bytes of path and query string are read; one more is a 414
+    problem, before the token is looked at."""
+    base = "/accounts?q="
+    at_limit = base + "q" * (8192 - len(base))
+    assert len(at_limit) == 8192
+    r = admin.get(at_limit)
+    assert_problem(r, 400, "q")  # read in full: the search text is too long, not the URL
+    for client, path in ((admin, at_limit + "e"), (anon, "/accounts?q=" + "a" * 40000),
+                         (anon, "/nope/" + "a" * 9000)):
+        r = client.get(path)
+        doc = assert_problem(r, 414)
+        assert doc["type"] == "/problems/uri-too-long"
+        assert str(len(path)) in doc["detail"] and "8192" in doc["detail"]
+        assert_request_id(r)
+
+
+def test_large_header_fields_are_a_431_problem(admin, anon):
+    """16,384 bytes of header field lines are read; more is a 431 problem
+    naming the largest field, before the token is looked at."""
+    r = anon.get("/healthz", headers={"X-Filler": "b" * 40000})
+    doc = assert_problem(r, 431, "X-Filler")
+    assert doc["type"] == "/problems/request-header-fields-too-large"
+    assert_request_id(r)
+    r = admin.get("/users/me", headers={"X-Filler": "b" * 9000})
+    assert r.status == 200, r  # well within the limit with the client's other fields
+    r = admin.get("/users/me", headers={"X-One": "b" * 9000, "X-Two": "c" * 9000})
+    assert_problem(r, 431)
+    r = admin.get("/users/me", headers={"X-Request-Id": "mine-1", "X-Filler": "b" * 20000})
+    doc = assert_problem(r, 431, "X-Filler")
+    assert r.headers["x-request-id"] == "mine-1"
+
+
+def test_a_head_past_the_connection_buffer_is_refused_by_the_http_layer(admin_token):
+    """Past 65,536 bytes the request line and headers cannot be read at all:
+    libmicrohttpd answers 414 or 431 itself (documented in openapi.yaml's
+    introduction), and the server goes on serving."""
+    out = _raw_exchange(b"GET /accounts?q=" + b"a" * 70000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
     assert out.startswith(b"HTTP/1.1 414 "), out[:200]
-    out = _raw_exchange(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Filler: " + b"b" * 40000
-                        + b"\r\nConnection: close\r\n\r\n")
+    out = _raw_exchange(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Filler: " + b"b" * 70000 + b"\r\n\r\n")
     assert out.startswith(b"HTTP/1.1 431 "), out[:200]
     assert Client(None).get("/readyz").status == 200
 
@@ -426,6 +467,7 @@ def test_pooled_connections_survive_a_database_restart(admin, anon):
 def test_database_down_gives_503_and_service_recovers(admin, anon):
     pg_dir, pg_port = _pg_env()
     acct = make_account(admin)  # also warms the pool: its connections break below
+    _, unchecked = make_user(admin, "admin")  # a token no request has checked (none is cached)
     stopped = _pg("stop", pg_dir)
     try:
         assert stopped.returncode == 0, stopped.stderr
@@ -445,6 +487,15 @@ def test_database_down_gives_503_and_service_recovers(admin, anon):
         assert ready.headers["retry-after"] == "1"
         health = anon.get("/healthz")
         assert health.status == 200 and health.json == {"status": "ok"}
+        # Every operation documenting 503 answers it: no token can be checked.
+        swept = 0
+        for op in documented.load():
+            if "503" in op.statuses and not op.public:
+                r = unchecked.request(op.method, op.path, raw=b"{}" if op.has_body else None)
+                assert_problem(r, 503)
+                assert r.headers["retry-after"] == "1", (op, r.headers)
+                swept += 1
+        assert swept >= 40
     finally:
         started = _pg("start", pg_dir, pg_port)
         assert started.returncode == 0, started.stderr

@@ -584,6 +584,21 @@ def test_retry_while_the_first_is_in_progress_is_409_accounts(admin_token, admin
     assert len(all_pages(admin, f"/accounts?q={name}")) == 1
 
 
+def test_retry_while_the_first_is_in_progress_is_409_forecast_reports(admin_token, admin):
+    """The new report's owner reference waits on its user row, locked elsewhere."""
+    me = admin.get("/users/me").json["id"]
+    name = unique("Report")
+    key = new_key()
+    first, doc = race_while_blocked(
+        f"SELECT 1 FROM users WHERE id = {me} FOR UPDATE",
+        lambda: Client(admin_token).post("/forecast-reports", {"name": name, "period": "this_year"},
+                                         headers={"Idempotency-Key": key}))
+    assert "Idempotency-Key" in doc["detail"]
+    assert first.json["name"] == name and first.json["owner_id"] == me
+    listed = [r for r in admin.get("/forecast-reports?limit=500").json["data"] if r["name"] == name]
+    assert len(listed) == 1
+
+
 def test_many_keys_at_once_all_succeed(admin_token, admin):
     """Different keys never block each other."""
     name = unique("Many")

@@ -1042,10 +1042,9 @@ def test_wrong_method_is_405(admin, method, path, allow):
     assert r.headers["allow"] == allow
 
 
-def test_trailing_slash_is_the_same_path(admin):
-    r = admin.get("/lookups/source/")
-    assert r.status == 200
-    assert r.json == admin.get("/lookups/source").json
+def test_trailing_slash_is_not_found(admin):
+    doc = assert_problem(admin.get("/lookups/source/"), 404)
+    assert "/lookups/source." in doc["detail"]
 
 
 # ---------------------------------------------------------------------------
