@@ -73,5 +73,11 @@ bool config_load(struct config *cfg)
         ok = false;
     }
     cfg->log_json = strcmp(format, "json") == 0;
+    const char *metrics = env_or("METRICS", "on");
+    if (strcmp(metrics, "on") != 0 && strcmp(metrics, "off") != 0) {
+        fprintf(stderr, "crm-api: METRICS=\"%s\" must be on or off\n", metrics);
+        ok = false;
+    }
+    cfg->metrics = strcmp(metrics, "on") == 0;
     return ok;
 }

@@ -16,6 +16,7 @@ struct config {
     unsigned shutdown_timeout; /* seconds a drain may take before requests are cut */
     enum log_level log_level;
     bool log_json;
+    bool metrics; /* METRICS=on|off: GET /metrics and the counting behind it */
 };
 
 /* Fills cfg from the environment. On any bad variable prints every problem

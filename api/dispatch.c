@@ -8,6 +8,7 @@
 #include "http.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "metrics.h"
 #include "query_string.h"
 #include "router.h"
 #include "util/alloc.h"
@@ -390,7 +391,9 @@ int dispatch_request(const struct _u_request *u_req, struct _u_response *u_resp,
 out:
     authenticate_unchecked(&req);
     send_reply(&req, u_resp);
-    log_access(req.request_id, req.method, route_name, req.status, elapsed_us(&start));
+    long duration_us = elapsed_us(&start);
+    log_access(req.request_id, req.method, route_name, req.status, duration_us);
+    metrics_count_request(req.route, req.method, req.status, duration_us);
     for (int i = 0; i < req.path_param_count; i++)
         req.path_params[i] = NULL; /* they point into segments */
     request_cleanup(&req, segments, segment_count);

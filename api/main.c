@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "server.h"
 #include "store/store.h"
 #include "util/text.h"
@@ -69,9 +70,11 @@ int main(int argc, char **argv)
         log_error(NULL, "migrations failed; not serving");
         status = 1;
     } else {
+        metrics_init(cfg.metrics);
         store_open(cfg.database_url, cfg.db_pool_size);
         status = server_run(&cfg);
         store_close();
+        metrics_cleanup();
     }
     log_close();
     return status;

@@ -1,5 +1,6 @@
 /* The route table. Literal segments are listed before parameters that
  * could match them (/users/me before /users/:id). */
+#include "metrics.h"
 #include "resources/resources.h"
 #include "router.h"
 
@@ -12,6 +13,7 @@ const struct route routes[] = {
     {"GET", "/healthz", ACCESS_PUBLIC, BODY_NONE, "", health_live},
     {"GET", "/readyz", ACCESS_PUBLIC, BODY_NONE, "", health_ready},
     {"GET", "/openapi.yaml", ACCESS_PUBLIC, BODY_NONE, "", openapi_document},
+    {"GET", "/metrics", ACCESS_PUBLIC, BODY_NONE, "", metrics_scrape, metrics_enabled},
 
     {"GET", "/users", ACCESS_USER, BODY_NONE, LIST " active", users_list},
     {"POST", "/users", ACCESS_ADMIN, BODY_JSON, "", users_create},
