@@ -53,7 +53,7 @@ static struct {
 
 static _Thread_local struct slot *own_slot;
 
-/* "/lookups/:table/:id" -> "/lookups/{table}/{id}" (new). */
+/* "/lookups/:table/:item_id" -> "/lookups/{table}/{item_id}" (new). */
 static char *template_of(const char *pattern)
 {
     size_t size = 2 * strlen(pattern) + 1; /* ":x" becomes "{x}": never twice as long */

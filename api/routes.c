@@ -27,9 +27,9 @@ const struct route routes[] = {
     {"GET", "/lookups", ACCESS_USER, BODY_NONE, "", lookups_tables},
     {"GET", "/lookups/:table", ACCESS_USER, BODY_NONE, LIST " active", lookups_list},
     {"POST", "/lookups/:table", ACCESS_ADMIN, BODY_JSON, "", lookups_create},
-    {"GET", "/lookups/:table/:id", ACCESS_USER, BODY_NONE, "", lookups_get},
-    {"PATCH", "/lookups/:table/:id", ACCESS_ADMIN, BODY_PATCH, "", lookups_patch},
-    {"DELETE", "/lookups/:table/:id", ACCESS_ADMIN, BODY_NONE, "", lookups_delete},
+    {"GET", "/lookups/:table/:item_id", ACCESS_USER, BODY_NONE, "", lookups_get},
+    {"PATCH", "/lookups/:table/:item_id", ACCESS_ADMIN, BODY_PATCH, "", lookups_patch},
+    {"DELETE", "/lookups/:table/:item_id", ACCESS_ADMIN, BODY_NONE, "", lookups_delete},
 
     {"GET", "/accounts", ACCESS_USER, BODY_NONE, LIST " q owner_id source_id updated_since external_id include_deleted",
      accounts_list},

@@ -272,6 +272,15 @@ def test_requests_are_counted_exactly_under_their_route_template(admin):
     assert route in routes and routes <= documented_paths() | {"unmatched"}, routes - documented_paths()
 
 
+def test_every_route_label_is_a_documented_template():
+    """The route labels are the route table's patterns written as templates:
+    each must be a path of openapi.yaml, so dashboards read the same names."""
+    patterns = re.findall(r'\{"[A-Z]+", "([^"]+)"', (ROOT / "api" / "routes.c").read_text())
+    assert len(patterns) >= 20
+    templates = {re.sub(r":(\w+)", r"{\1}", p) for p in patterns}
+    assert templates <= documented_paths(), templates - documented_paths()
+
+
 def test_each_scrape_is_counted_once():
     first = scrape()
     second = scrape()

@@ -435,7 +435,7 @@ static void test_metrics(void)
     int other = t.status_count - 1;
     CHECK(opp >= 0 && ok >= 0 && invalid >= 0 && not_allowed >= 0);
     CHECK(strcmp(t.route_labels[unmatched], "unmatched") == 0 && strcmp(t.status_labels[other], "other") == 0);
-    CHECK(label_index(t.route_labels, t.route_count, "/lookups/{table}/{id}") >= 0);
+    CHECK(label_index(t.route_labels, t.route_count, "/lookups/{table}/{item_id}") >= 0);
     CHECK(label_index(t.route_labels, t.route_count, "/opportunities/:id") < 0);
     if (opp < 0 || ok < 0 || invalid < 0 || not_allowed < 0) {
         metrics_totals_cleanup(&t);
