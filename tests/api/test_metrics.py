@@ -304,10 +304,16 @@ def test_unknown_paths_and_methods_share_bounded_labels(anon):
 
 
 def test_counts_from_every_server_thread_add_up(anon):
-    """Each pool thread counts in its own slot; a scrape folds them all."""
+    """Each pool thread counts in its own slot; a scrape folds them all, and
+    scrapes made while the threads count are valid too (the ThreadSanitizer
+    build checks the reads against the writes)."""
     before = scrape()
     with ThreadPoolExecutor(8) as pool:
+        scrapes = [pool.submit(scrape) for _ in range(20)]
         statuses = list(pool.map(lambda _: Client(None).get("/healthz").status, range(400)))
+        for during in scrapes:
+            healthz = requests_total(during.result(), "/healthz", "GET", 200)
+            assert requests_total(before, "/healthz", "GET", 200) <= healthz
     assert statuses == [200] * 400
     after = scrape()
     assert requests_total(after, "/healthz", "GET", 200) - requests_total(before, "/healthz", "GET", 200) == 400
