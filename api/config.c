@@ -83,5 +83,11 @@ bool config_load(struct config *cfg)
                 why);
         ok = false;
     }
+    const char *metrics = env_or("METRICS", "on");
+    if (strcmp(metrics, "on") != 0 && strcmp(metrics, "off") != 0) {
+        fprintf(stderr, "crm-api: METRICS=\"%s\" must be on or off\n", metrics);
+        ok = false;
+    }
+    cfg->metrics = strcmp(metrics, "on") == 0;
     return ok;
 }

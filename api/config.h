@@ -19,6 +19,7 @@ struct config {
     enum log_level log_level;
     bool log_json;
     struct cors_policy cors; /* CORS_ORIGINS, parsed once; borrows the environment */
+    bool metrics; /* METRICS=on|off: GET /metrics and the counting behind it */
 };
 
 /* Fills cfg from the environment. On any bad variable prints every problem

@@ -10,6 +10,7 @@
 #include "http.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "metrics.h"
 #include "query_string.h"
 #include "request_limits.h"
 #include "router.h"
@@ -462,7 +463,9 @@ out:
     authenticate_unchecked(&req);
     send_reply(&req, u_resp);
     cors_add_reply_headers(cors, origin, u_resp->map_header);
-    log_access(req.request_id, req.method, route_name, req.status, elapsed_us(&start));
+    long duration_us = elapsed_us(&start);
+    log_access(req.request_id, req.method, route_name, req.status, duration_us);
+    metrics_count_request(req.route, req.method, req.status, duration_us);
     for (int i = 0; i < req.path_param_count; i++)
         req.path_params[i] = NULL; /* they point into segments */
     request_cleanup(&req, path.segments, path.count);

@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "server.h"
 #include "store/store.h"
 #include "util/text.h"
@@ -70,9 +71,11 @@ int main(int argc, char **argv)
         status = 1;
     } else {
         server_block_signals(); /* before store_open starts its threads */
+        metrics_init(cfg.metrics);
         store_open(cfg.database_url, cfg.db_pool_size);
         status = server_run(&cfg);
         store_close();
+        metrics_cleanup();
     }
     log_close();
     return status;

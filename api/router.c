@@ -49,13 +49,15 @@ enum route_match router_match(const char *method, char *const *segments, int cou
     for (const struct route *r = routes; r->method; r++) {
         const char *candidate[HTTP_MAX_PATH_PARAMS];
         int n = 0;
+        if (r->exists && !r->exists())
+            continue;
         if (pattern_matches(r->pattern, segments, count, candidate, &n) && literal_segments(r->pattern) > most_literal)
             most_literal = literal_segments(r->pattern);
     }
     for (const struct route *r = routes; r->method; r++) {
         const char *candidate[HTTP_MAX_PATH_PARAMS];
         int n = 0;
-        if (!pattern_matches(r->pattern, segments, count, candidate, &n) ||
+        if ((r->exists && !r->exists()) || !pattern_matches(r->pattern, segments, count, candidate, &n) ||
             literal_segments(r->pattern) != most_literal)
             continue;
         /* A literal segment beats a parameter: routes are listed literal-first. */

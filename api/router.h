@@ -26,6 +26,7 @@ struct route {
     enum route_body body;
     const char *query_params; /* space-separated names accepted in the query string */
     route_handler handler;
+    bool (*exists)(void); /* NULL: always; else the route exists only while this says so (METRICS=off) */
 };
 
 extern const struct route routes[];

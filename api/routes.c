@@ -1,5 +1,6 @@
 /* The route table. Literal segments are listed before parameters that
  * could match them (/users/me before /users/:id). */
+#include "metrics.h"
 #include "resources/resources.h"
 #include "router.h"
 
@@ -12,6 +13,7 @@ const struct route routes[] = {
     {"GET", "/healthz", ACCESS_PUBLIC, BODY_NONE, "", health_live},
     {"GET", "/readyz", ACCESS_PUBLIC, BODY_NONE, "", health_ready},
     {"GET", "/openapi.yaml", ACCESS_PUBLIC, BODY_NONE, "", openapi_document},
+    {"GET", "/metrics", ACCESS_PUBLIC, BODY_NONE, "", metrics_scrape, metrics_enabled},
 
     {"GET", "/users", ACCESS_USER, BODY_NONE, LIST " active", users_list},
     {"POST", "/users", ACCESS_ADMIN, BODY_JSON, "", users_create},
@@ -25,9 +27,9 @@ const struct route routes[] = {
     {"GET", "/lookups", ACCESS_USER, BODY_NONE, "", lookups_tables},
     {"GET", "/lookups/:table", ACCESS_USER, BODY_NONE, LIST " active", lookups_list},
     {"POST", "/lookups/:table", ACCESS_ADMIN, BODY_JSON, "", lookups_create},
-    {"GET", "/lookups/:table/:id", ACCESS_USER, BODY_NONE, "", lookups_get},
-    {"PATCH", "/lookups/:table/:id", ACCESS_ADMIN, BODY_PATCH, "", lookups_patch},
-    {"DELETE", "/lookups/:table/:id", ACCESS_ADMIN, BODY_NONE, "", lookups_delete},
+    {"GET", "/lookups/:table/:item_id", ACCESS_USER, BODY_NONE, "", lookups_get},
+    {"PATCH", "/lookups/:table/:item_id", ACCESS_ADMIN, BODY_PATCH, "", lookups_patch},
+    {"DELETE", "/lookups/:table/:item_id", ACCESS_ADMIN, BODY_NONE, "", lookups_delete},
 
     {"GET", "/accounts", ACCESS_USER, BODY_NONE, LIST " q owner_id source_id updated_since external_id include_deleted",
      accounts_list},

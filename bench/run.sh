@@ -10,6 +10,10 @@
 #                         server THREADS in THREADS_LIST (2 4 8)
 #   bench/run.sh profile  perf record -g of the server during a wrk run of the
 #                         GET row, plus a system-wide one (where the CPU goes)
+#   bench/run.sh metrics  what the request metrics cost: the GET rows (wrk
+#                         only) against the server started with METRICS=on
+#                         and with METRICS=off, in alternating turns; req/s,
+#                         server CPU µs/req of each and the loss in %
 #
 # Env (defaults): BIN (bin/crm-api), SCALE (100000 accounts), OWNERS (20),
 #   SCALE_OPPS (1000000 opportunities, `rows` only; smaller for quick runs),
@@ -25,9 +29,11 @@
 #   generated, before the server starts: for what-if experiments such as a
 #   changed SQL function; the report names it), THREADS_LIST (`threads`),
 #   ONLY (a bash regex: `rows` runs only the rows whose names match it,
-#   e.g. 'forecast').
+#   e.g. 'forecast'), SERVER_METRICS (on: the server's METRICS in every mode
+#   but `metrics`), METRICS_ROUNDS (4 turns of each side, DURATION s each,
+#   `metrics` only).
 # Output: the table on stdout and in bench/out/results.md (results-threads.md
-# for `threads`, -whatif added with SETUP_SQL); raw wrk/pgbench/perf output, the expanded pgbench scripts and
+# for `threads`, results-metrics.md for `metrics`, -whatif added with SETUP_SQL); raw wrk/pgbench/perf output, the expanded pgbench scripts and
 # the server's access log in bench/out/MODE/. Everything started here is
 # stopped on exit, even on failure.
 #
@@ -61,6 +67,8 @@ WARMUP="${WARMUP:-5}"
 CONNS="${CONNS:-32}"
 WRK_THREADS="${WRK_THREADS:-2}"
 THREADS="${THREADS:-2}"
+SERVER_METRICS="${SERVER_METRICS:-on}"
+METRICS_ROUNDS="${METRICS_ROUNDS:-4}"
 PG_DIR="${PG_DIR:-.pg-bench}"
 PG_PORT="${PG_PORT:-5460}"
 API_PORT="${API_PORT:-18100}"
@@ -95,13 +103,14 @@ die() {
 }
 
 for n in IDLE_TRIES SCALE OWNERS SCALE_OPPS REPORT_CONNS REPORT_ROUNDS MIXED_CONNS DURATION WARMUP CONNS WRK_THREADS THREADS \
-  PG_PORT API_PORT; do
+  PG_PORT API_PORT METRICS_ROUNDS; do
   case "${!n}" in '' | *[!0-9]*) die "$n must be a whole number, got '${!n}'" ;; esac
 done
-for n in SCALE SCALE_OPPS DURATION REPORT_CONNS REPORT_ROUNDS MIXED_CONNS; do
+for n in SCALE SCALE_OPPS DURATION REPORT_CONNS REPORT_ROUNDS MIXED_CONNS METRICS_ROUNDS; do
   [ "${!n}" -ge 1 ] || die "$n must be at least 1"
 done
-case "$MODE" in rows | threads | profile) ;; *) die "usage: bench/run.sh [rows|threads|profile]" ;; esac
+case "$MODE" in rows | threads | profile | metrics) ;; *) die "usage: bench/run.sh [rows|threads|profile|metrics]" ;; esac
+case "$SERVER_METRICS" in on | off) ;; *) die "SERVER_METRICS must be on or off, got '$SERVER_METRICS'" ;; esac
 THREADS_LIST="${THREADS_LIST:-2 4 8}"
 for n in $THREADS_LIST; do
   case "$n" in '' | *[!0-9]*) die "THREADS_LIST must list whole numbers, got '$THREADS_LIST'" ;; esac
@@ -265,7 +274,8 @@ http_status() {
 start_server() {
   local label="$1" i
   SERVER_LOG="$RAW/server-$label.log"
-  PORT="$API_PORT" BIND=127.0.0.1 THREADS="$THREADS" LOG_LEVEL=info "$BIN" serve >"$SERVER_LOG" 2>&1 &
+  PORT="$API_PORT" BIND=127.0.0.1 THREADS="$THREADS" LOG_LEVEL=info METRICS="$SERVER_METRICS" \
+    "$BIN" serve >"$SERVER_LOG" 2>&1 &
   SERVER_PID=$!
   for ((i = 0; i < 100; i++)); do
     [ "$(http_status /healthz 2>/dev/null)" = 200 ] && break
@@ -280,7 +290,7 @@ start_server() {
   local got
   got="$(http_status /accounts/1 "$TOKEN")"
   [ "$got" = 200 ] || die "GET /accounts/1 with the admin token answered $got, not 200"
-  say "server $SERVER_PID up ($THREADS threads), log $SERVER_LOG"
+  say "server $SERVER_PID up ($THREADS threads, METRICS=$SERVER_METRICS), log $SERVER_LOG"
 }
 
 stop_server() {
@@ -984,6 +994,68 @@ report() {
   } | tee "$file"
 }
 
+# ---------------------------------------------------------------- metrics
+# metrics_cost NAME LUA: what counting the request metrics costs a GET row.
+# wrk against the server started with METRICS=on, then with METRICS=off
+# (restarted for every turn, each turn after its own warm-up), in
+# METRICS_ROUNDS turns of DURATION s per side; odd turns start with on,
+# even ones with off, so a drift of the machine weighs on both alike.
+metrics_cost() {
+  local name="$1" lua="$2" s round m order out t0 t1 e
+  only_wanted "$name" || return 0
+  s="$(slug "$name")"
+  local -A requests=([on]=0 [off]=0) micros=([on]=0 [off]=0) ticks=([on]=0 [off]=0) errors=([on]=0 [off]=0) runs=()
+  say "row '$name': $METRICS_ROUNDS turns of METRICS=on and of METRICS=off, wrk -c$CONNS ${DURATION}s each"
+  for ((round = 1; round <= METRICS_ROUNDS; round++)); do
+    order="on off"
+    [ $((round % 2)) -eq 1 ] || order="off on"
+    for m in $order; do
+      SERVER_METRICS="$m" start_server "metrics-$s-$m-$round"
+      wait_idle
+      [ "$WARMUP" -eq 0 ] || run_wrk "$lua" "$WARMUP" "$RAW/wrk-$s-$m-$round-warmup.txt"
+      out="$RAW/wrk-$s-$m-$round.txt"
+      t0="$(cpu_ticks "$SERVER_PID")"
+      run_wrk "$lua" "$DURATION" "$out"
+      t1="$(cpu_ticks "$SERVER_PID")"
+      stop_server
+      requests[$m]=$((requests[$m] + $(json_num "$out" requests)))
+      micros[$m]=$((micros[$m] + $(json_num "$out" duration_us)))
+      ticks[$m]=$((ticks[$m] + t1 - t0))
+      for e in connect read write status timeout; do errors[$m]=$((errors[$m] + $(json_num "$out" "err_$e"))); done
+      runs[$m]+="${runs[$m]:+, }$(printf '%.0f' "$(json_num "$out" rps)")"
+    done
+  done
+  collect "$(awk -v name="$name" -v n_on="${requests[on]}" -v n_off="${requests[off]}" -v u_on="${micros[on]}" \
+    -v u_off="${micros[off]}" -v t_on="${ticks[on]}" -v t_off="${ticks[off]}" -v r_on="${runs[on]}" \
+    -v r_off="${runs[off]}" -v e_on="${errors[on]}" -v e_off="${errors[off]}" -v hz="$CLK_TCK" 'BEGIN {
+      on = n_on * 1e6 / u_on; off = n_off * 1e6 / u_off
+      printf "ROW| %s | %.0f | %.0f | %.1f %% | %.1f | %.1f |\n", name, on, off, 100 * (1 - on / off),
+        t_on * 1e6 / hz / n_on, t_off * 1e6 / hz / n_off
+      printf "DETAIL- %s: req/s of each turn with METRICS=on %s, with METRICS=off %s; wrk errors on %d, off %d\n",
+        name, r_on, r_off, e_on, e_off
+      if (e_on + e_off > 0) printf "MISS%s: wrk errors (on %d, off %d)\n", name, e_on, e_off
+    }')"
+}
+
+metrics_report() {
+  local file="$1" r d m
+  {
+    printf '## bench/run.sh metrics: what METRICS=on costs the GET rows\n\n'
+    printf '%s, commit %s%s, %s cores; %s accounts, %s opportunities; per side %s turns of wrk -t%s -c%s -d%ss ' \
+      "$(date -u '+%Y-%m-%d %H:%M UTC')" "$(git rev-parse --short HEAD 2>/dev/null || echo '?')" \
+      "$(git diff --quiet HEAD -- api db 2>/dev/null || echo ' (api/db modified)')" "$(nproc)" "$SCALE" \
+      "$SCALE_OPPS" "$METRICS_ROUNDS" "$WRK_THREADS" "$CONNS" "$DURATION"
+    printf -- '--latency, each after a %ss warm-up on a freshly started server, alternating which side goes ' "$WARMUP"
+    printf 'first; server THREADS=%s, LOG_LEVEL=info, bearer auth on. Loss = 1 - on ÷ off.\n\n' "$THREADS"
+    printf '| operation | METRICS=on req/s | METRICS=off req/s | loss | server CPU µs/req, on | off |\n'
+    printf '|---|---:|---:|---:|---:|---:|\n'
+    for r in "${ROWS[@]}"; do printf '%s\n' "$r"; done
+    printf '\n'
+    for d in "${DETAILS[@]}"; do printf '%s\n' "$d"; done
+    for m in "${MISSED[@]}"; do printf -- '- missed: %s\n' "$m"; done
+  } | tee "$file"
+}
+
 # ---------------------------------------------------------------- profile
 # perf record of the server alone, then of the whole machine, each during
 # a wrk run of the GET row (no pgbench). Reports: bench/out/profile/perf-*.txt.
@@ -1053,6 +1125,12 @@ main() {
       start_server default
       profile
       stop_server
+      ;;
+    metrics)
+      metrics_cost "GET /accounts/{id}" bench/get_account.lua
+      metrics_cost "GET /opportunities/{id}" bench/get_opportunity.lua
+      metrics_cost "GET /opportunities?owner_id=…&sort=close_date&limit=50" bench/list_opportunities.lua
+      metrics_report "$OUT/results-metrics$WHATIF.md"
       ;;
   esac
 }

@@ -8,7 +8,9 @@
 #   run    build + postgresql
 #   test   run + python3, python3-pytest, python3-yaml, python3-jsonschema
 #          (the conformance check), curl, valgrind, node/npm, chromium
-#          (headless, for the browser test of CORS)
+#          (headless, for the browser test of CORS), prometheus (for its
+#          promtool, which checks a real /metrics scrape; Debian ships promtool
+#          only in that package, 19 MB: installed, never started)
 #   bench  run + wrk, postgresql-contrib (pgbench ships with postgresql-15)
 #   fuzz   build + clang, libclang-rt-14-dev (libFuzzer and the sanitizer runtimes)
 #   faults run + python3, python3-pytest, wrk and the fuzz set (make test-faults)
@@ -30,7 +32,7 @@ run_pkgs=("${build_pkgs[@]}" postgresql)
 case "$set_name" in
   build) wanted=("${build_pkgs[@]}") ;;
   run) wanted=("${run_pkgs[@]}") ;;
-  test) wanted=("${run_pkgs[@]}" python3 python3-pytest python3-yaml python3-jsonschema curl valgrind chromium) ;;
+  test) wanted=("${run_pkgs[@]}" python3 python3-pytest python3-yaml python3-jsonschema curl valgrind chromium prometheus) ;;
   bench) wanted=("${run_pkgs[@]}" wrk postgresql-contrib) ;;
   fuzz) wanted=("${build_pkgs[@]}" clang libclang-rt-14-dev) ;;
   faults) wanted=("${run_pkgs[@]}" python3 python3-pytest wrk clang libclang-rt-14-dev) ;;

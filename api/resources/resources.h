@@ -8,6 +8,9 @@ void health_live(struct request *req);
 void health_ready(struct request *req);
 void openapi_document(struct request *req);
 
+/* metrics.c */
+void metrics_scrape(struct request *req);
+
 /* users.c */
 void users_list(struct request *req);
 void users_create(struct request *req);

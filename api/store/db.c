@@ -4,6 +4,7 @@
 #include <jansson.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,17 @@ static struct {
 
 #define POOL_WAIT_SECONDS 5
 #define MAX_RETRIES 3
+
+/* Database failures met by requests (db_errors_total): connections that
+ * could not be made or were found broken, and statements that failed for
+ * a reason other than the request's own (see describe_error). Rare, so
+ * one shared counter does. */
+static atomic_uint_fast64_t db_errors;
+
+static void count_db_error(void)
+{
+    atomic_fetch_add_explicit(&db_errors, 1, memory_order_relaxed);
+}
 
 void store_result_init(struct store_result *res)
 {
@@ -94,6 +106,21 @@ bool store_open(const char *database_url, unsigned pool_size)
     auth_cache_start(database_url);
     totals_folder_start(database_url);
     return true;
+}
+
+void store_pool_stats(struct store_pool_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&pool.lock);
+    /* A slot in the free stack is touched by nobody else while the lock is
+     * held: whoever took it out wrote its connection before putting it back. */
+    out->busy = pool.size - pool.free_count;
+    for (unsigned i = 0; i < pool.free_count; i++)
+        if (pool.conns[pool.free_stack[i]].conn)
+            out->idle++;
+    pthread_mutex_unlock(&pool.lock);
+    out->closed = pool.size - out->busy - out->idle;
+    out->errors = atomic_load_explicit(&db_errors, memory_order_relaxed);
 }
 
 void store_close(void)
@@ -177,6 +204,7 @@ static int pool_acquire(const char *request_id, enum store_status *why)
 
     struct pooled_conn *pc = &pool.conns[index];
     if (pc->conn && !idle_connection_usable(pc->conn)) {
+        count_db_error();
         PQfinish(pc->conn);
         pc->conn = NULL;
     }
@@ -188,6 +216,7 @@ static int pool_acquire(const char *request_id, enum store_status *why)
         }
     }
     if (pc->conn == NULL) {
+        count_db_error();
         pthread_mutex_lock(&pool.lock);
         pool.free_stack[pool.free_count++] = (unsigned)index;
         pthread_cond_signal(&pool.available);
@@ -213,6 +242,7 @@ static void pool_release(int index)
                 break;
         }
         if (!ok || PQtransactionStatus(conn) != PQTRANS_IDLE) {
+            count_db_error();
             PQfinish(conn);
             pool.conns[index].conn = NULL;
         }
@@ -324,9 +354,11 @@ static void describe_error(const PGresult *r, struct store_result *res, const st
                         strcmp(state, "23503") == 0 ? "refers to a record that does not exist" : "is not allowed");
         break;
     case STORE_UNAVAILABLE:
+        count_db_error();
         log_warning(request_id, "database unavailable: %s", message ? message : "?");
         break;
     default:
+        count_db_error();
         log_error(request_id, "database error %s: %s", state ? state : "?", message ? message : "?");
         break;
     }
@@ -462,6 +494,7 @@ enum store_status db_run(const struct store_auth *auth, const struct db_query *q
         PGresult *error = NULL, *check = NULL;
         bool sent = send_all(conn, auth, cached ? &caller : NULL, queries, count);
         if (!sent || !read_all(conn, commands, last, &error, check_index, &check)) {
+            count_db_error();
             log_warning(rid, "database connection lost: %s", PQerrorMessage(conn));
             PQclear(error);
             PQclear(check);
@@ -543,6 +576,8 @@ bool store_idempotency_finish(struct store_idempotency *idem, const char *reques
         ok = PQsendQueryPrepared(conn, "idempotency_record", 6, params, NULL, NULL, 0) &&
              PQsendQueryParams(conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) && PQpipelineSync(conn) &&
              read_all(conn, 2, &last, &error, -1, NULL) && error == NULL;
+        if (!ok)
+            count_db_error();
         if (error)
             log_error(request_id, "recording the idempotent response failed: %s", PQresultErrorMessage(error));
         PQclear(error);

@@ -82,6 +82,17 @@ enum store_status store_authenticate(const struct store_auth *auth, struct store
 /* Opens the pool (connections are made lazily). */
 bool store_open(const char *database_url, unsigned pool_size);
 void store_close(void);
+
+/* The request pool at this moment, and the database failures requests
+ * have met since the start (for /metrics). busy + idle + closed is the
+ * pool size. */
+struct store_pool_stats {
+    unsigned busy; /* taken by a request */
+    unsigned idle; /* open, waiting for a request */
+    unsigned closed; /* not open: made on first use, or made again after a failure */
+    uint64_t errors; /* connections not made or found broken, statements failed by the database */
+};
+void store_pool_stats(struct store_pool_stats *out);
 /* Applies pending migrations under an advisory lock; false on failure. */
 bool store_migrate(const char *database_url);
 /* True when the database answers and every migration is applied. */

@@ -670,9 +670,9 @@ PROTECTED = [
     ("GET", "/lookups", "/lookups", None),
     ("GET", "/lookups/:table", "/lookups/source", None),
     ("POST", "/lookups/:table", "/lookups/source", lambda i: {"label": i["intruder"]}),
-    ("GET", "/lookups/:table/:id", "/lookups/source/{item}", None),
-    ("PATCH", "/lookups/:table/:id", "/lookups/source/{item}", lambda i: {"label": i["intruder"]}),
-    ("DELETE", "/lookups/:table/:id", "/lookups/source/{item}", None),
+    ("GET", "/lookups/:table/:item_id", "/lookups/source/{item}", None),
+    ("PATCH", "/lookups/:table/:item_id", "/lookups/source/{item}", lambda i: {"label": i["intruder"]}),
+    ("DELETE", "/lookups/:table/:item_id", "/lookups/source/{item}", None),
     ("GET", "/accounts", "/accounts", None),
     ("POST", "/accounts", "/accounts", lambda i: {"name": i["intruder"]}),
     ("PUT", "/accounts/by-external-id/:external_id", "/accounts/by-external-id/{external_id}",
@@ -711,8 +711,8 @@ PROTECTED = [
     ("PATCH", "/settings", "/settings", lambda i: {"default_close_days": 7}),
 ]
 ADMIN_ONLY = {("POST", "/users"), ("PATCH", "/users/:id"), ("POST", "/lookups/:table"),
-              ("PATCH", "/lookups/:table/:id"), ("DELETE", "/lookups/:table/:id"), ("PATCH", "/settings")}
-PUBLIC = [("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/openapi.yaml")]
+              ("PATCH", "/lookups/:table/:item_id"), ("DELETE", "/lookups/:table/:item_id"), ("PATCH", "/settings")}
+PUBLIC = [("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/openapi.yaml"), ("GET", "/metrics")]
 CREDENTIALS = ["none", "basic", "bearer-alone", "bearer-empty", "basic-with-secret", "unknown", "revoked",
                "inactive-user"]
 

@@ -1,6 +1,7 @@
 /* Unit tests of the pure helpers. Prints "N passed, N failed". */
 #include <fcntl.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 #include "cors.h"
 #include "http.h"
+#include "metrics.h"
 #include "query_string.h"
 #include "resources/specs.h"
 #include "router.h"
@@ -531,6 +533,91 @@ static void test_cors_options(void)
     http_reply_reset(&req);
 }
 
+/* Requests counted by threads of their own: a thread's slot outlives it,
+ * and no thread counts again after metrics_cleanup. */
+static const struct route *metrics_get_route, *metrics_patch_route;
+
+static void *count_gets(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 1000; i++)
+        metrics_count_request(metrics_get_route, "GET", 200, i % 2 ? 1000 : 1001);
+    return NULL;
+}
+
+static void *count_others(void *arg)
+{
+    (void)arg;
+    metrics_count_request(metrics_patch_route, "PATCH", 422, 0);
+    metrics_count_request(NULL, "BREW", 405, 10000000); /* exactly 10 s: the last bucket */
+    metrics_count_request(NULL, "get", 299, 10000001); /* past every bucket; unknown method and status */
+    return NULL;
+}
+
+static int label_index(const char *const *labels, int count, const char *label)
+{
+    for (int i = 0; i < count; i++)
+        if (strcmp(labels[i], label) == 0)
+            return i;
+    return -1;
+}
+
+static void test_metrics(void)
+{
+    char *seg[] = {"metrics"};
+    const struct route *r = NULL;
+    const char *params[HTTP_MAX_PATH_PARAMS];
+    int n = 0;
+    char allow[64];
+    CHECK(router_match("GET", seg, 1, &r, params, &n, allow, sizeof allow) == ROUTE_NO_PATH); /* off */
+    metrics_init(true);
+    CHECK(router_match("GET", seg, 1, &r, params, &n, allow, sizeof allow) == ROUTE_FOUND &&
+          strcmp(r->pattern, "/metrics") == 0);
+    for (const struct route *x = routes; x->method; x++)
+        if (strcmp(x->pattern, "/opportunities/:id") == 0 && strcmp(x->method, "GET") == 0)
+            metrics_get_route = x;
+        else if (strcmp(x->pattern, "/opportunities/:id") == 0 && strcmp(x->method, "PATCH") == 0)
+            metrics_patch_route = x;
+    pthread_t threads[5];
+    for (int i = 0; i < 4; i++)
+        pthread_create(&threads[i], NULL, count_gets, NULL);
+    pthread_create(&threads[4], NULL, count_others, NULL);
+    for (int i = 0; i < 5; i++)
+        pthread_join(threads[i], NULL);
+
+    struct metrics_totals t;
+    metrics_totals_take(&t);
+    int opp = label_index(t.route_labels, t.route_count, "/opportunities/{id}");
+    int unmatched = t.route_count - 1;
+    int ok = label_index(t.status_labels, t.status_count, "200");
+    int invalid = label_index(t.status_labels, t.status_count, "422");
+    int not_allowed = label_index(t.status_labels, t.status_count, "405");
+    int other = t.status_count - 1;
+    CHECK(opp >= 0 && ok >= 0 && invalid >= 0 && not_allowed >= 0);
+    CHECK(strcmp(t.route_labels[unmatched], "unmatched") == 0 && strcmp(t.status_labels[other], "other") == 0);
+    CHECK(label_index(t.route_labels, t.route_count, "/lookups/{table}/{item_id}") >= 0);
+    CHECK(label_index(t.route_labels, t.route_count, "/opportunities/:id") < 0);
+    if (opp < 0 || ok < 0 || invalid < 0 || not_allowed < 0) {
+        metrics_totals_cleanup(&t);
+        metrics_cleanup();
+        return;
+    }
+    CHECK(METRICS_REQUESTS(&t, opp, 0, ok) == 4000); /* four threads' slots folded */
+    CHECK(METRICS_REQUESTS(&t, opp, 4, invalid) == 1); /* PATCH */
+    CHECK(METRICS_REQUESTS(&t, opp, 4, ok) == 0);
+    CHECK(METRICS_REQUESTS(&t, unmatched, METRICS_METHODS - 1, not_allowed) == 1);
+    CHECK(METRICS_REQUESTS(&t, unmatched, METRICS_METHODS - 1, other) == 1);
+    /* "le" is inclusive: 1000 us is within 0.001 s, 1001 us is not. */
+    CHECK(METRICS_BUCKET(&t, opp, 0) == 2001 && METRICS_BUCKET(&t, opp, 1) == 2000);
+    CHECK(METRICS_BUCKET(&t, opp, METRICS_BUCKETS) == 0);
+    CHECK(t.duration_us[opp] == 4 * (500 * 1000 + 500 * 1001));
+    CHECK(METRICS_BUCKET(&t, unmatched, METRICS_BUCKETS - 1) == 1 && METRICS_BUCKET(&t, unmatched, METRICS_BUCKETS) == 1);
+    CHECK(t.duration_us[unmatched] == 20000001);
+    metrics_totals_cleanup(&t);
+    metrics_cleanup();
+    CHECK(router_match("GET", seg, 1, &r, params, &n, allow, sizeof allow) == ROUTE_NO_PATH);
+}
+
 int main(void)
 {
     test_money();
@@ -549,6 +636,7 @@ int main(void)
     test_cors_policy();
     test_cors_reply_headers();
     test_cors_options();
+    test_metrics();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
