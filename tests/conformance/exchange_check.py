@@ -160,6 +160,10 @@ def _problem_agrees(doc, exchange):
 def _media_entry(content, essence):
     if essence in content:
         return content[essence]
+    # A documented media type may carry parameters (text/plain; version=0.0.4).
+    for key, entry in content.items():
+        if key.split(";", 1)[0].strip().lower() == essence:
+            return entry
     wildcard = essence.split("/")[0] + "/*"
     return content.get(wildcard, content.get("*/*"))
 
