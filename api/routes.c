@@ -12,6 +12,8 @@ const struct route routes[] = {
     {"GET", "/healthz", ACCESS_PUBLIC, BODY_NONE, "", health_live},
     {"GET", "/readyz", ACCESS_PUBLIC, BODY_NONE, "", health_ready},
     {"GET", "/openapi.yaml", ACCESS_PUBLIC, BODY_NONE, "", openapi_document},
+    {"GET", "/docs", ACCESS_PUBLIC, BODY_NONE, "", docs_page},
+    {"GET", "/docs/:asset", ACCESS_PUBLIC, BODY_NONE, "", docs_asset},
 
     {"GET", "/users", ACCESS_USER, BODY_NONE, LIST " active", users_list},
     {"POST", "/users", ACCESS_ADMIN, BODY_JSON, "", users_create},

@@ -8,6 +8,10 @@ void health_live(struct request *req);
 void health_ready(struct request *req);
 void openapi_document(struct request *req);
 
+/* docs.c */
+void docs_page(struct request *req);
+void docs_asset(struct request *req);
+
 /* users.c */
 void users_list(struct request *req);
 void users_create(struct request *req);
