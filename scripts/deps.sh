@@ -7,7 +7,8 @@
 #   build  C libraries (-dev), pkg-config, gcc, make, node/npm (the /docs page
 #          embeds Redoc from npm)
 #   run    build + postgresql
-#   test   run + python3, python3-pytest, curl, valgrind
+#   test   run + python3, python3-pytest, python3-yaml, curl, valgrind,
+#          chromium (the docs page test; it reads openapi.yaml with PyYAML)
 #   bench  run + wrk, postgresql-contrib (pgbench ships with postgresql-15)
 #   fuzz   C libraries, pkg-config, gcc, make + clang, libclang-rt-14-dev
 #          (libFuzzer and the sanitizer runtimes; no server, so no npm)
@@ -30,7 +31,7 @@ run_pkgs=("${build_pkgs[@]}" postgresql)
 case "$set_name" in
   build) wanted=("${build_pkgs[@]}") ;;
   run) wanted=("${run_pkgs[@]}") ;;
-  test) wanted=("${run_pkgs[@]}" python3 python3-pytest curl valgrind) ;;
+  test) wanted=("${run_pkgs[@]}" python3 python3-pytest python3-yaml curl valgrind chromium) ;;
   bench) wanted=("${run_pkgs[@]}" wrk postgresql-contrib) ;;
   fuzz) wanted=("${build_pkgs[@]}" clang libclang-rt-14-dev) ;;
   faults) wanted=("${run_pkgs[@]}" python3 python3-pytest wrk clang libclang-rt-14-dev) ;;
