@@ -1,5 +1,6 @@
 # Pipeline API — container image. Build: docker build -t crm-api .
-# The binary carries its migrations and openapi.yaml; it needs only DATABASE_URL.
+# The binary carries its migrations, openapi.yaml and the /docs page (Redoc,
+# installed with npm at build time); it needs only DATABASE_URL.
 
 FROM debian:12-slim AS build
 RUN apt-get update \
@@ -7,6 +8,7 @@ RUN apt-get update \
       build-essential pkg-config \
       libulfius-dev libjansson-dev libpq-dev liborcania-dev libyder-dev \
       libxlsxwriter-dev libcurl4-gnutls-dev libgnutls28-dev libmicrohttpd-dev \
+      nodejs npm \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .

@@ -24,16 +24,26 @@ MIGRATIONS := $(sort $(wildcard db/migrations/*.sql))
 PG_RUN_DIR  := .pg
 PG_RUN_PORT := 5439
 
-# Plain `make` assumes the libraries are there (`make deps` installs them).
+# Plain `make` assumes the libraries and npm are there (`make deps` installs them).
 .PHONY: all deps run test test-sanitize test-tsan test-faults bench clean format check-format valgrind fuzz fuzz-smoke fuzz-build
 all: $(B)/crm-api
+
+# A recipe that fails leaves no half-written target (embedded.c) behind.
+.DELETE_ON_ERROR:
 
 deps:
 	@scripts/deps.sh build
 
-$(O)/gen/embedded.c: scripts/embed.sh openapi.yaml $(MIGRATIONS)
+# The /docs page: Redoc's bundle from npm (pinned by docs/package-lock.json,
+# installed into $(O)/docs/npm) and the HTML naming it; embed.list says
+# what scripts/embed.sh adds to the binary.
+DOCS_INPUTS := docs/package.json docs/package-lock.json docs/.npmrc docs/index.html scripts/docs-bundle.sh
+$(O)/docs/embed.list: $(DOCS_INPUTS)
+	scripts/docs-bundle.sh $(O)/docs
+
+$(O)/gen/embedded.c: scripts/embed.sh openapi.yaml $(MIGRATIONS) $(O)/docs/embed.list
 	@mkdir -p $(@D)
-	scripts/embed.sh openapi.yaml $(MIGRATIONS) > $@
+	scripts/embed.sh openapi.yaml $(MIGRATIONS) $$(cat $(O)/docs/embed.list) > $@
 
 $(O)/gen/embedded.o: $(O)/gen/embedded.c
 	$(CC) -std=c17 -Iapi -c $< -o $@

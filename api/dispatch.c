@@ -450,7 +450,8 @@ int dispatch_request(const struct _u_request *u_req, struct _u_response *u_resp,
     struct etag_list tags;
     parse_etag_header(header(u_req, "If-Match"), false, &tags);
     set_if_match(&req, &tags);
-    parse_etag_header(header(u_req, "If-None-Match"), true, &req.if_none_match);
+    req.if_none_match_header = header(u_req, "If-None-Match");
+    parse_etag_header(req.if_none_match_header, true, &req.if_none_match);
     req.accept = header(u_req, "Accept");
     req.u_request = u_req;
     req.route->handler(&req);

@@ -59,6 +59,7 @@ struct request {
     int64_t if_match; /* a version or STORE_IF_MATCH_* (0 can never match) */
     char if_match_list[ETAG_LIST_MAX * 12]; /* "3,7" when If-Match names several versions */
     struct etag_list if_none_match;
+    const char *if_none_match_header; /* borrowed raw header or NULL, for ETags that are not versions (/docs) */
     struct store_idempotency idempotency; /* in use when auth.idempotency points here */
     char *idempotent_body; /* what a replay answers instead of reply_body (owned), e.g. without a secret */
     const char *accept; /* borrowed header or NULL */

@@ -14,6 +14,8 @@ const struct route routes[] = {
     {"GET", "/readyz", ACCESS_PUBLIC, BODY_NONE, "", health_ready},
     {"GET", "/openapi.yaml", ACCESS_PUBLIC, BODY_NONE, "", openapi_document},
     {"GET", "/metrics", ACCESS_PUBLIC, BODY_NONE, "", metrics_scrape, metrics_enabled},
+    {"GET", "/docs", ACCESS_PUBLIC, BODY_NONE, "", docs_page},
+    {"GET", "/docs/:asset", ACCESS_PUBLIC, BODY_NONE, "", docs_asset},
 
     {"GET", "/users", ACCESS_USER, BODY_NONE, LIST " active", users_list},
     {"POST", "/users", ACCESS_ADMIN, BODY_JSON, "", users_create},

@@ -4,15 +4,18 @@
 #
 #   scripts/deps.sh [build|run|test|bench|fuzz|faults] (default: test)
 #
-#   build  C libraries (-dev), pkg-config, gcc, make
+#   build  C libraries (-dev), pkg-config, gcc, make, node/npm (the /docs page
+#          embeds Redoc from npm)
 #   run    build + postgresql
 #   test   run + python3, python3-pytest, python3-yaml, python3-jsonschema
-#          (the conformance check), curl, valgrind, node/npm, chromium
-#          (headless, for the browser test of CORS), prometheus (for its
-#          promtool, which checks a real /metrics scrape; Debian ships promtool
-#          only in that package, 19 MB: installed, never started)
+#          (the conformance check; PyYAML also reads openapi.yaml for the docs
+#          page test), curl, valgrind, chromium (headless, for the browser
+#          tests of CORS and /docs), prometheus (for its promtool, which
+#          checks a real /metrics scrape; Debian ships promtool only in that
+#          package, 19 MB: installed, never started)
 #   bench  run + wrk, postgresql-contrib (pgbench ships with postgresql-15)
-#   fuzz   build + clang, libclang-rt-14-dev (libFuzzer and the sanitizer runtimes)
+#   fuzz   C libraries, pkg-config, gcc, make + clang, libclang-rt-14-dev
+#          (libFuzzer and the sanitizer runtimes; no server, so no npm)
 #   faults run + python3, python3-pytest, wrk and the fuzz set (make test-faults)
 #
 # Silent when nothing is missing. As root it runs apt-get (apt-get update only
@@ -56,8 +59,9 @@ for pkg in "${wanted[@]}"; do
 done
 
 # Node.js and npm may come from somewhere other than Debian (nvm, NodeSource,
-# a tarball): only ask apt for the ones that are not on PATH at all.
-if [ "$set_name" = test ]; then
+# a tarball): only ask apt for the ones that are not on PATH at all. Every
+# set that builds bin/crm-api needs npm (scripts/docs-bundle.sh).
+if [ "$set_name" != fuzz ]; then
   if ! command -v node >/dev/null 2>&1 && ! installed nodejs; then
     missing+=(nodejs)
   fi

@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
 # Turns files into a C table {name, data, size} so the binary carries its
-# migrations and its OpenAPI document and needs no files beside it.
+# migrations, its OpenAPI document and its /docs page and needs no files
+# beside it. An argument is a path (also its name) or name=path, for files
+# built elsewhere (docs/index.html=obj/docs/site/index.html).
 set -euo pipefail
 
 echo "#include \"embedded.h\""
 i=0
-for f in "$@"; do
+for arg in "$@"; do
   echo "static const unsigned char file_${i}[] = {"
-  od -An -v -tx1 "$f" | sed -e 's/ \([0-9a-f][0-9a-f]\)/0x\1,/g'
+  od -An -v -tx1 "${arg#*=}" | sed -e 's/ \([0-9a-f][0-9a-f]\)/0x\1,/g'
   echo "0x00};"
   i=$((i + 1))
 done
 echo 'const struct embedded_file embedded_files[] = {'
 i=0
-for f in "$@"; do
-  echo "  {\"$f\", file_${i}, sizeof file_${i} - 1},"
+for arg in "$@"; do
+  echo "  {\"${arg%%=*}\", file_${i}, sizeof file_${i} - 1},"
   i=$((i + 1))
 done
 echo '  {NULL, NULL, 0}};'

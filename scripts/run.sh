@@ -36,10 +36,12 @@ if [ -n "$token" ]; then
 
   Admin token: $token
   Try:  curl -s -H 'Authorization: Bearer $token' http://$BIND:$PORT/accounts
+  docs: http://$BIND:$PORT/docs
 
 TXT
 else
   echo "Existing database: use a token you created before (crm-api create-admin makes a new admin)."
+  echo "docs: http://$BIND:$PORT/docs"
 fi
 echo "CORS_ORIGINS=${CORS_ORIGINS:-(empty: CORS off)}"
 echo "Serving on http://$BIND:$PORT — Ctrl-C stops."

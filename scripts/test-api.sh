@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the API test suite against a real server and a throwaway PostgreSQL.
-#   scripts/test-api.sh BINARY [pytest args (default: tests/api)...]
+#   scripts/test-api.sh BINARY [pytest args (default: tests/api tests/browser)...]
 # Env: PG_TEST_DIR (.pg-test), PG_TEST_PORT (5440), API_PORT (18080),
 #      CRM_API_WRAPPER (e.g. valgrind ...), prepended to the server command.
 # The tests also use the three ports after API_PORT: the browser test's
@@ -12,6 +12,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bin="$1"
 shift
+[ $# -gt 0 ] || set -- tests/api tests/browser
 pg_dir="${PG_TEST_DIR:-.pg-test}"
 pg_port="${PG_TEST_PORT:-5440}"
 api_port="${API_PORT:-18080}"
@@ -48,7 +49,7 @@ status=0
 API_URL="http://127.0.0.1:$api_port" CRM_API_BIN="$bin" PG_TEST_DIR="$pg_dir" PG_TEST_PORT="$pg_port" \
   CORS_ORIGINS="$cors_origins" \
   CONFORMANCE_LOG="$exchanges" \
-  /usr/bin/python3 -m pytest -q -p no:cacheprovider "${@:-tests/api}" || status=$?
+  /usr/bin/python3 -m pytest -q -p no:cacheprovider "$@" || status=$?
 
 # The contract checks itself: the checker's own tests, then every recorded
 # response against openapi.yaml (status, headers, content type, body).

@@ -11,6 +11,10 @@ void openapi_document(struct request *req);
 /* metrics.c */
 void metrics_scrape(struct request *req);
 
+/* docs.c */
+void docs_page(struct request *req);
+void docs_asset(struct request *req);
+
 /* users.c */
 void users_list(struct request *req);
 void users_create(struct request *req);
