@@ -121,7 +121,7 @@ def openapi_paths():
     return paths
 
 
-SAMPLES = {"id": "1", "item_id": "1", "line_id": "1", "table": "source", "external_id": "crm-1"}
+SAMPLES = {"id": "1", "item_id": "1", "line_id": "1", "table": "source", "external_id": "crm-1", "asset": "redoc.js"}
 
 
 def concrete(template):
