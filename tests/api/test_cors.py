@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import API_URL, BIN, assert_problem, make_account
+from conftest import API_URL, BIN, Response, assert_problem, make_account
 
 ROOT = Path(__file__).resolve().parents[2]
 API_PORT = urlsplit(API_URL).port
@@ -27,28 +27,18 @@ EXPOSED = "ETag, Location, X-Request-Id, Retry-After, Content-Disposition"
 ALLOWED_HEADERS = "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-Id"
 
 
-class Reply:
+class Reply(Response):
     """A reply with every header line kept, so a header sent twice shows."""
 
     def __init__(self, status, header_lines, body):
-        self.status = status
+        super().__init__(status, {k.lower(): v for k, v in header_lines}, body)
         self.header_lines = header_lines  # [(name, value)]
-        self.headers = {k.lower(): v for k, v in header_lines}  # for conftest.assert_problem
-        self.body = body
 
     def values(self, name):
         return [v for k, v in self.header_lines if k.lower() == name.lower()]
 
     def cors(self):
         return {k.lower(): v for k, v in self.header_lines if k.lower().startswith("access-control-")}
-
-    @property
-    def json(self):
-        return json.loads(self.body)
-
-    @property
-    def content_type(self):
-        return self.headers.get("content-type", "")
 
     def __repr__(self):
         return f"<Reply {self.status} {self.header_lines} {self.body[:300]!r}>"
