@@ -92,7 +92,7 @@ $(B)/unit-tests: $(UNIT_SRC) $(UNIT_LIB)
 run:
 	@scripts/deps.sh run
 	@$(MAKE) --no-print-directory $(B)/crm-api
-	@scripts/run.sh
+	@PG_RUN_DIR=$(PG_RUN_DIR) PG_RUN_PORT=$(PG_RUN_PORT) CRM_API_BIN=$(B)/crm-api scripts/run.sh
 
 test:
 	@scripts/deps.sh test
