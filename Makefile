@@ -6,7 +6,8 @@ CC      ?= cc
 O       ?= obj
 B       ?= bin
 PKGS    := libulfius jansson libpq liborcania libyder gnutls xlsxwriter
-# Spec tables leave trailing members zero, so missing-field-initializers is off.
+# The route table leaves its optional last member (exists) out, so
+# missing-field-initializers is off (field specs name their members).
 WARN    := -Wall -Wextra -Werror -Wpedantic -Wshadow -Wformat=2 -Wstrict-prototypes \
            -Wmissing-prototypes -fno-common -Wno-missing-field-initializers -Wno-error=deprecated-declarations
 CFLAGS  ?= -O2 -g

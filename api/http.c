@@ -236,12 +236,19 @@ void http_reply_resource(struct request *req, int status, const struct store_res
     http_reply_json(req, status, res->body);
 }
 
+/* Around a page's data array (bounded by the store): {"data":...,
+ * "next_cursor":"..."} with the cursor, base64url of the list's kind and its
+ * last row's key (a sort value of at most 200 characters and an id, as a
+ * JSON array): under 2 KiB. */
+#define LIST_ENVELOPE_MAX 4096
+
 void http_reply_list(struct request *req, const struct store_result *res, const char *cursor_kind)
 {
+    const char *data = res->body ? res->body : "[]";
     struct strbuf out;
-    strbuf_init(&out, SIZE_MAX / 2);
+    strbuf_init(&out, strlen(data) + LIST_ENVELOPE_MAX);
     strbuf_puts(&out, "{\"data\":");
-    strbuf_puts(&out, res->body ? res->body : "[]");
+    strbuf_puts(&out, data);
     strbuf_puts(&out, ",\"next_cursor\":");
     if (res->next_key) {
         char *raw = xasprintf("%s|%s", cursor_kind, res->next_key);
@@ -254,7 +261,12 @@ void http_reply_list(struct request *req, const struct store_result *res, const 
     }
     strbuf_puts(&out, "}");
     size_t len = out.len;
-    http_reply_take(req, 200, "application/json; charset=utf-8", strbuf_take(&out), len);
+    char *body = strbuf_take(&out);
+    if (body == NULL) { /* a cursor past LIST_ENVELOPE_MAX: our bug, never a cut page */
+        http_reply_problem(req, PROBLEM_INTERNAL, "The page could not be written; the request id helps us find why.");
+        return;
+    }
+    http_reply_take(req, 200, "application/json; charset=utf-8", body, len);
 }
 
 bool http_query_limit(struct request *req, int *limit)

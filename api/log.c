@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 #include <yder.h>
@@ -34,13 +35,8 @@ static void write_line(void *cls, const char *app, const time_t date, const unsi
     (void)app;
     (void)date;
     (void)level;
-    char line[8192];
-    size_t len = strlen(message);
-    if (len > sizeof line - 1)
-        len = sizeof line - 1;
-    memcpy(line, message, len);
-    line[len] = '\n';
-    if (write(STDERR_FILENO, line, len + 1) < 0) {
+    struct iovec line[2] = {{(void *)message, strlen(message)}, {"\n", 1}};
+    if (writev(STDERR_FILENO, line, 2) < 0) {
         /* Nowhere left to report a failed log write. */
     }
 }
@@ -68,20 +64,31 @@ static void timestamp(char *out, size_t size)
     snprintf(out + n, size - n, ".%03ldZ", ts.tv_nsec / 1000000);
 }
 
+/* A message is cut at LOG_MESSAGE_MAX - 1 bytes; as a JSON string each
+ * byte takes at most 6 ("\u001f"), and the request id (63 printable
+ * characters) at most 2 each, so a line is always under LOG_LINE_MAX. */
+#define LOG_MESSAGE_MAX 2048
+#define LOG_LINE_MAX (6 * LOG_MESSAGE_MAX + 1024)
+/* A method is logged as sent; one longer than this (no real method is, but
+ * libmicrohttpd takes any token its request line can hold) is logged as
+ * "-", so an access line stays under LOG_LINE_MAX as well. */
+#define LOG_METHOD_MAX 1024
+
+/* A line that passed its bound anyway is replaced, never cut. */
 static void emit(enum log_level level, const char *text)
 {
     unsigned long ylevel = level == LOG_ERROR     ? Y_LOG_LEVEL_ERROR
                            : level == LOG_WARNING ? Y_LOG_LEVEL_WARNING
                            : level == LOG_INFO    ? Y_LOG_LEVEL_INFO
                                                   : Y_LOG_LEVEL_DEBUG;
-    y_log_message(ylevel, "%s", text);
+    y_log_message(ylevel, "%s", text ? text : "(a log line passed its bound and was left out)");
 }
 
 void log_msg(enum log_level level, const char *request_id, const char *fmt, ...)
 {
     if (level > log_threshold)
         return;
-    char message[2048];
+    char message[LOG_MESSAGE_MAX];
     char ts[40];
     va_list ap;
     va_start(ap, fmt);
@@ -90,7 +97,7 @@ void log_msg(enum log_level level, const char *request_id, const char *fmt, ...)
     timestamp(ts, sizeof ts);
 
     struct strbuf line;
-    strbuf_init(&line, 8192);
+    strbuf_init(&line, LOG_LINE_MAX);
     if (log_json) {
         strbuf_printf(&line, "{\"time\":\"%s\",\"level\":\"%s\",\"request_id\":", ts, level_name(level));
         if (request_id)
@@ -103,7 +110,7 @@ void log_msg(enum log_level level, const char *request_id, const char *fmt, ...)
     } else {
         strbuf_printf(&line, "%s %s [%s] %s", ts, level_name(level), request_id ? request_id : "-", message);
     }
-    emit(level, line.data ? line.data : "");
+    emit(level, line.data);
     strbuf_cleanup(&line);
 }
 
@@ -113,8 +120,10 @@ void log_access(const char *request_id, const char *method, const char *route, i
         return;
     char ts[40];
     timestamp(ts, sizeof ts);
+    if (strlen(method) > LOG_METHOD_MAX)
+        method = "-";
     struct strbuf line;
-    strbuf_init(&line, 4096);
+    strbuf_init(&line, LOG_LINE_MAX);
     if (log_json) {
         strbuf_printf(&line, "{\"time\":\"%s\",\"level\":\"info\",\"request_id\":", ts);
         strbuf_json_string(&line, request_id);
@@ -126,6 +135,6 @@ void log_access(const char *request_id, const char *method, const char *route, i
     } else {
         strbuf_printf(&line, "%s access [%s] %s %s %d %ldus", ts, request_id, method, route, status, duration_us);
     }
-    emit(LOG_INFO, line.data ? line.data : "");
+    emit(LOG_INFO, line.data);
     strbuf_cleanup(&line);
 }

@@ -109,6 +109,12 @@ static const json_t *line_figure(const struct grid *g, const json_t *cells, cons
     return json_object_get(cell, measures[(col - 1) % MEASURES]);
 }
 
+/* A file, CSV or XLSX, is at most this big. A CSV line is under 6 KB
+ * even for a window of 5 years by month (187 columns), so this is some
+ * 11,000 split keys (salespeople, statuses, forecast categories); a larger
+ * result is an export error (logged, 500), never a file cut short. */
+#define EXPORT_MAX_BYTES (64u << 20)
+
 /* ------------------------------------------------------------------ CSV */
 
 static void csv_field(struct strbuf *b, const char *s)
@@ -133,7 +139,7 @@ char *report_export_csv(const json_t *result, size_t *length)
     if (!grid_of(result, &g))
         return NULL;
     struct strbuf b;
-    strbuf_init(&b, SIZE_MAX / 2);
+    strbuf_init(&b, EXPORT_MAX_BYTES);
     char text[160];
     for (size_t col = 0; col < g.column_count; col++) {
         if (col)
@@ -158,12 +164,11 @@ char *report_export_csv(const json_t *result, size_t *length)
         strbuf_puts(&b, "\r\n");
     }
     *length = b.len;
-    return strbuf_take(&b);
+    return strbuf_take(&b); /* NULL past EXPORT_MAX_BYTES */
 }
 
 /* ----------------------------------------------------------------- XLSX */
 
-#define XLSX_MAX_BYTES (64u << 20)
 #define LABEL_WIDTH_MIN 12
 #define LABEL_WIDTH_MAX 60
 
@@ -223,7 +228,7 @@ static void write_sheet(lxw_workbook *book, const struct grid *g)
 static char *read_file(int fd, size_t *length)
 {
     struct stat st;
-    if (fstat(fd, &st) != 0 || st.st_size <= 0 || (unsigned long long)st.st_size > XLSX_MAX_BYTES)
+    if (fstat(fd, &st) != 0 || st.st_size <= 0 || (unsigned long long)st.st_size > EXPORT_MAX_BYTES)
         return NULL;
     size_t size = (size_t)st.st_size;
     char *data = xmalloc(size);

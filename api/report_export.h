@@ -20,7 +20,7 @@
 
 /* Returns the result as CSV (new buffer, *length bytes; CRLF line ends,
  * fields with a comma, quote, CR or LF quoted with quotes doubled), or
- * NULL when result is not a result document. */
+ * NULL when result is not a result document or the CSV would pass 64 MiB. */
 char *report_export_csv(const json_t *result, size_t *length);
 
 /* Returns the result as an XLSX workbook (new buffer, *length bytes), or

@@ -5,181 +5,160 @@
 
 #include "store/forecast_reports.h"
 
-#define READ_ONLY(name)                                                                                                \
+/* Field specs name only what differs from zero: min and max 0, not
+ * nullable, not required, no choices, no items. */
+#define READ_ONLY(field_name)                                                                                          \
     {                                                                                                                  \
-        name, FIELD_READ_ONLY, 0, 0, false, false, NULL, NULL                                                          \
+        .name = field_name, .type = FIELD_READ_ONLY                                                                    \
+    }
+#define END_FIELDS                                                                                                     \
+    {                                                                                                                  \
+        .name = NULL                                                                                                   \
     }
 
+/* The fields of an account but its external id. */
+#define ACCOUNT_FIELDS                                                                                                 \
+    {.name = "name", .type = FIELD_TEXT, .min = 1, .max = 200, .required = true},                                      \
+        {.name = "source_id", .type = FIELD_ID, .nullable = true}, {.name = "owner_id", .type = FIELD_ID},             \
+        {.name = "website", .type = FIELD_TEXT, .max = 500, .nullable = true},                                         \
+        {.name = "phone", .type = FIELD_TEXT, .max = 500, .nullable = true},                                           \
+    {                                                                                                                  \
+        .name = "notes", .type = FIELD_TEXT, .max = 10000, .nullable = true                                            \
+    }
+#define ACCOUNT_READ_ONLY_FIELDS                                                                                       \
+    READ_ONLY("id"), READ_ONLY("created_at"), READ_ONLY("updated_at"), READ_ONLY("version"), READ_ONLY("deleted_at")
+
 const struct field_spec account_fields[] = {
-    {"name", FIELD_TEXT, 1, 200, false, true, NULL},
-    {"source_id", FIELD_ID, 0, 0, true, false, NULL},
-    {"owner_id", FIELD_ID, 0, 0, false, false, NULL},
-    {"website", FIELD_TEXT, 0, 500, true, false, NULL},
-    {"phone", FIELD_TEXT, 0, 500, true, false, NULL},
-    {"notes", FIELD_TEXT, 0, 10000, true, false, NULL},
-    {"external_id", FIELD_TEXT, 1, 200, true, false, NULL},
-    READ_ONLY("id"),
-    READ_ONLY("created_at"),
-    READ_ONLY("updated_at"),
-    READ_ONLY("version"),
-    READ_ONLY("deleted_at"),
-    {NULL, FIELD_TEXT, 0, 0, false, false, NULL},
+    ACCOUNT_FIELDS,
+    {.name = "external_id", .type = FIELD_TEXT, .min = 1, .max = 200, .nullable = true},
+    ACCOUNT_READ_ONLY_FIELDS,
+    END_FIELDS,
 };
 
 /* PUT by external id: the external id is in the path, not the body. */
 const struct field_spec account_replace_fields[] = {
-    {"name", FIELD_TEXT, 1, 200, false, true, NULL},
-    {"source_id", FIELD_ID, 0, 0, true, false, NULL},
-    {"owner_id", FIELD_ID, 0, 0, false, false, NULL},
-    {"website", FIELD_TEXT, 0, 500, true, false, NULL},
-    {"phone", FIELD_TEXT, 0, 500, true, false, NULL},
-    {"notes", FIELD_TEXT, 0, 10000, true, false, NULL},
+    ACCOUNT_FIELDS,
     READ_ONLY("external_id"),
-    READ_ONLY("id"),
-    READ_ONLY("created_at"),
-    READ_ONLY("updated_at"),
-    READ_ONLY("version"),
-    READ_ONLY("deleted_at"),
-    {NULL, FIELD_TEXT, 0, 0, false, false, NULL},
+    ACCOUNT_READ_ONLY_FIELDS,
+    END_FIELDS,
 };
 
 static const char *const roles[] = {"admin", "member", NULL};
 
+#define USER_READ_ONLY_FIELDS READ_ONLY("id"), READ_ONLY("created_at"), READ_ONLY("updated_at"), READ_ONLY("version")
+
 const struct field_spec user_fields[] = {
-    {"name", FIELD_TEXT, 1, 200, false, true, NULL},
-    {"email", FIELD_EMAIL, 3, 254, false, true, NULL},
-    {"role", FIELD_CHOICE, 0, 0, false, false, roles},
-    {"active", FIELD_BOOLEAN, 0, 0, false, false, NULL},
-    {"id", FIELD_READ_ONLY, 0, 0, false, false, NULL},
-    {"created_at", FIELD_READ_ONLY, 0, 0, false, false, NULL},
-    {"updated_at", FIELD_READ_ONLY, 0, 0, false, false, NULL},
-    {"version", FIELD_READ_ONLY, 0, 0, false, false, NULL},
-    {NULL, FIELD_TEXT, 0, 0, false, false, NULL},
+    {.name = "name", .type = FIELD_TEXT, .min = 1, .max = 200, .required = true},
+    {.name = "email", .type = FIELD_EMAIL, .min = 3, .max = 254, .required = true},
+    {.name = "role", .type = FIELD_CHOICE, .choices = roles},
+    {.name = "active", .type = FIELD_BOOLEAN},
+    USER_READ_ONLY_FIELDS,
+    END_FIELDS,
 };
 
 /* Email is fixed once created: it identifies the person to other systems. */
 const struct field_spec user_patch_fields[] = {
-    {"name", FIELD_TEXT, 1, 200, false, false, NULL},
-    {"role", FIELD_CHOICE, 0, 0, false, false, roles},
-    {"active", FIELD_BOOLEAN, 0, 0, false, false, NULL},
-    {"email", FIELD_READ_ONLY, 0, 0, false, false, NULL},
-    {"id", FIELD_READ_ONLY, 0, 0, false, false, NULL},
-    {"created_at", FIELD_READ_ONLY, 0, 0, false, false, NULL},
-    {"updated_at", FIELD_READ_ONLY, 0, 0, false, false, NULL},
-    {"version", FIELD_READ_ONLY, 0, 0, false, false, NULL},
-    {NULL, FIELD_TEXT, 0, 0, false, false, NULL},
+    {.name = "name", .type = FIELD_TEXT, .min = 1, .max = 200},
+    {.name = "role", .type = FIELD_CHOICE, .choices = roles},
+    {.name = "active", .type = FIELD_BOOLEAN},
+    READ_ONLY("email"),
+    USER_READ_ONLY_FIELDS,
+    END_FIELDS,
 };
 
 const struct field_spec token_fields[] = {
-    {"name", FIELD_TEXT, 1, 200, false, true, NULL},
-    {NULL, FIELD_TEXT, 0, 0, false, false, NULL},
+    {.name = "name", .type = FIELD_TEXT, .min = 1, .max = 200, .required = true},
+    END_FIELDS,
 };
 
 #define COMMON_FIELDS(required_label)                                                                                  \
-    {"label", FIELD_TEXT, 1, 100, false, required_label, NULL},                                                        \
-        {"position", FIELD_INTEGER, -1000000, 1000000, false, false, NULL},                                            \
-        {"active", FIELD_BOOLEAN, 0, 0, false, false, NULL}, {"is_default", FIELD_BOOLEAN, 0, 0, false, false, NULL},  \
-        {"id", FIELD_READ_ONLY, 0, 0, false, false, NULL}, {"created_at", FIELD_READ_ONLY, 0, 0, false, false, NULL},  \
-        {"updated_at", FIELD_READ_ONLY, 0, 0, false, false, NULL},                                                     \
-    {                                                                                                                  \
-        "version", FIELD_READ_ONLY, 0, 0, false, false, NULL                                                           \
-    }
-#define END_FIELDS                                                                                                     \
-    {                                                                                                                  \
-        NULL, FIELD_TEXT, 0, 0, false, false, NULL                                                                     \
-    }
+    {.name = "label", .type = FIELD_TEXT, .min = 1, .max = 100, .required = required_label},                           \
+        {.name = "position", .type = FIELD_INTEGER, .min = -1000000, .max = 1000000},                                  \
+        {.name = "active", .type = FIELD_BOOLEAN}, {.name = "is_default", .type = FIELD_BOOLEAN}, READ_ONLY("id"),     \
+        READ_ONLY("created_at"), READ_ONLY("updated_at"), READ_ONLY("version")
 
 const struct field_spec lookup_status_fields[] = {
-    COMMON_FIELDS(true), {"probability", FIELD_INTEGER, 0, 100, true, false, NULL}, END_FIELDS};
+    COMMON_FIELDS(true), {.name = "probability", .type = FIELD_INTEGER, .max = 100, .nullable = true}, END_FIELDS};
 const struct field_spec lookup_forecast_fields[] = {
-    COMMON_FIELDS(true), {"include_in_forecast", FIELD_BOOLEAN, 0, 0, false, false, NULL}, END_FIELDS};
+    COMMON_FIELDS(true), {.name = "include_in_forecast", .type = FIELD_BOOLEAN}, END_FIELDS};
 const struct field_spec lookup_product_fields[] = {
-    COMMON_FIELDS(true), {"unit_price", FIELD_MONEY, 0, 0, true, false, NULL}, END_FIELDS};
+    COMMON_FIELDS(true), {.name = "unit_price", .type = FIELD_MONEY, .nullable = true}, END_FIELDS};
 const struct field_spec lookup_plain_fields[] = {COMMON_FIELDS(true), END_FIELDS};
 
 static const char *const periods[] = {"month", "quarter", NULL};
 
 const struct field_spec settings_fields[] = {
-    {"default_close_days", FIELD_INTEGER, 1, 3650, false, false, NULL, NULL},
-    {"history_grace_seconds", FIELD_INTEGER, 0, 86400, false, false, NULL, NULL},
-    {"currency", FIELD_CURRENCY, 0, 0, false, false, NULL, NULL},
-    {"sales_grid_period", FIELD_CHOICE, 0, 0, false, false, periods, NULL},
-    {"fiscal_year_start_month", FIELD_INTEGER, 1, 12, false, false, NULL, NULL},
-    {"updated_at", FIELD_READ_ONLY, 0, 0, false, false, NULL, NULL},
-    {"version", FIELD_READ_ONLY, 0, 0, false, false, NULL, NULL},
-    {NULL, FIELD_TEXT, 0, 0, false, false, NULL, NULL},
+    {.name = "default_close_days", .type = FIELD_INTEGER, .min = 1, .max = 3650},
+    {.name = "history_grace_seconds", .type = FIELD_INTEGER, .max = 86400},
+    {.name = "currency", .type = FIELD_CURRENCY},
+    {.name = "sales_grid_period", .type = FIELD_CHOICE, .choices = periods},
+    {.name = "fiscal_year_start_month", .type = FIELD_INTEGER, .min = 1, .max = 12},
+    READ_ONLY("updated_at"),
+    READ_ONLY("version"),
+    END_FIELDS,
 };
 
 #define LINE_FIELDS(product_required)                                                                                  \
-    {"product_id", FIELD_ID, 0, 0, false, product_required, NULL, NULL},                                               \
-        {"description", FIELD_TEXT, 0, 500, true, false, NULL, NULL},                                                  \
-        {"quantity", FIELD_QUANTITY, 0, 0, false, false, NULL, NULL},                                                  \
-        {"unit_price", FIELD_MONEY, 0, 0, false, false, NULL, NULL},                                                   \
-        {"position", FIELD_INTEGER, -1000000, 1000000, false, false, NULL, NULL}, READ_ONLY("id"),                     \
+    {.name = "product_id", .type = FIELD_ID, .required = product_required},                                            \
+        {.name = "description", .type = FIELD_TEXT, .max = 500, .nullable = true},                                     \
+        {.name = "quantity", .type = FIELD_QUANTITY}, {.name = "unit_price", .type = FIELD_MONEY},                     \
+        {.name = "position", .type = FIELD_INTEGER, .min = -1000000, .max = 1000000}, READ_ONLY("id"),                 \
         READ_ONLY("opportunity_id"), READ_ONLY("total"), READ_ONLY("created_at"), READ_ONLY("updated_at"),             \
-        READ_ONLY("version"),                                                                                          \
-    {                                                                                                                  \
-        NULL, FIELD_TEXT, 0, 0, false, false, NULL, NULL                                                               \
-    }
+        READ_ONLY("version"), END_FIELDS
 
 const struct field_spec line_create_fields[] = {LINE_FIELDS(true)};
 const struct field_spec line_patch_fields[] = {LINE_FIELDS(false)};
 
 #define OPPORTUNITY_FIELDS                                                                                             \
-    {"name", FIELD_TEXT, 1, 200, false, false, NULL, NULL}, {"owner_id", FIELD_ID, 0, 0, false, false, NULL, NULL},    \
-        {"status_id", FIELD_ID, 0, 0, false, false, NULL, NULL},                                                       \
-        {"close_date", FIELD_DATE, 0, 0, false, false, NULL, NULL},                                                    \
-        {"next_step", FIELD_TEXT, 0, 500, true, false, NULL, NULL},                                                    \
-        {"forecast_id", FIELD_ID, 0, 0, false, false, NULL, NULL},                                                     \
-        {"probability", FIELD_INTEGER, 0, 100, false, false, NULL, NULL},                                              \
-        {"competitor", FIELD_TEXT, 0, 200, true, false, NULL, NULL},                                                   \
-        {"source_id", FIELD_ID, 0, 0, true, false, NULL, NULL},                                                        \
-        {"loss_reason_id", FIELD_ID, 0, 0, true, false, NULL, NULL},                                                   \
-        {"description", FIELD_TEXT, 0, 10000, true, false, NULL, NULL},                                                \
-        {"win_loss_report", FIELD_TEXT, 0, 10000, true, false, NULL, NULL}, READ_ONLY("id"), READ_ONLY("value"),       \
-        READ_ONLY("weighted_value"), READ_ONLY("outcome"), READ_ONLY("created_by"), READ_ONLY("updated_at"),           \
-        READ_ONLY("version"), READ_ONLY("deleted_at")
+    {.name = "name", .type = FIELD_TEXT, .min = 1, .max = 200}, {.name = "owner_id", .type = FIELD_ID},                \
+        {.name = "status_id", .type = FIELD_ID}, {.name = "close_date", .type = FIELD_DATE},                           \
+        {.name = "next_step", .type = FIELD_TEXT, .max = 500, .nullable = true},                                       \
+        {.name = "forecast_id", .type = FIELD_ID}, {.name = "probability", .type = FIELD_INTEGER, .max = 100},         \
+        {.name = "competitor", .type = FIELD_TEXT, .max = 200, .nullable = true},                                      \
+        {.name = "source_id", .type = FIELD_ID, .nullable = true},                                                     \
+        {.name = "loss_reason_id", .type = FIELD_ID, .nullable = true},                                                \
+        {.name = "description", .type = FIELD_TEXT, .max = 10000, .nullable = true},                                   \
+        {.name = "win_loss_report", .type = FIELD_TEXT, .max = 10000, .nullable = true}, READ_ONLY("id"),              \
+        READ_ONLY("value"), READ_ONLY("weighted_value"), READ_ONLY("outcome"), READ_ONLY("created_by"),                \
+        READ_ONLY("updated_at"), READ_ONLY("version"), READ_ONLY("deleted_at")
 
 const struct field_spec opportunity_create_fields[] = {
-    {"account_id", FIELD_ID, 0, 0, false, true, NULL, NULL},
-    {"external_id", FIELD_TEXT, 1, 200, true, false, NULL, NULL},
-    {"created_at", FIELD_TIMESTAMP, 0, 0, false, false, NULL, NULL}, /* admins only: checked with the caller */
-    {"lines", FIELD_OBJECTS, 0, MAX_LINES, false, false, NULL, line_create_fields},
+    {.name = "account_id", .type = FIELD_ID, .required = true},
+    {.name = "external_id", .type = FIELD_TEXT, .min = 1, .max = 200, .nullable = true},
+    {.name = "created_at", .type = FIELD_TIMESTAMP}, /* admins only: checked with the caller */
+    {.name = "lines", .type = FIELD_OBJECTS, .max = MAX_LINES, .items = line_create_fields},
     OPPORTUNITY_FIELDS,
-    {NULL, FIELD_TEXT, 0, 0, false, false, NULL, NULL},
+    END_FIELDS,
 };
 
 const struct field_spec opportunity_patch_fields[] = {
-    {"account_id", FIELD_ID, 0, 0, false, false, NULL, NULL},
-    {"external_id", FIELD_TEXT, 1, 200, true, false, NULL, NULL},
+    {.name = "account_id", .type = FIELD_ID},
+    {.name = "external_id", .type = FIELD_TEXT, .min = 1, .max = 200, .nullable = true},
     READ_ONLY("created_at"),
     READ_ONLY("lines"),
     OPPORTUNITY_FIELDS,
-    {NULL, FIELD_TEXT, 0, 0, false, false, NULL, NULL},
+    END_FIELDS,
 };
 
 /* PUT by external id: the id is in the path; lines, when given, replace the set. */
 const struct field_spec opportunity_replace_fields[] = {
-    {"account_id", FIELD_ID, 0, 0, false, true, NULL, NULL},
+    {.name = "account_id", .type = FIELD_ID, .required = true},
     READ_ONLY("external_id"),
-    {"created_at", FIELD_TIMESTAMP, 0, 0, false, false, NULL, NULL},
-    {"lines", FIELD_OBJECTS, 0, MAX_LINES, false, false, NULL, line_create_fields},
+    {.name = "created_at", .type = FIELD_TIMESTAMP},
+    {.name = "lines", .type = FIELD_OBJECTS, .max = MAX_LINES, .items = line_create_fields},
     OPPORTUNITY_FIELDS,
-    {NULL, FIELD_TEXT, 0, 0, false, false, NULL, NULL},
+    END_FIELDS,
 };
 
 #define REPORT_FIELDS(name_required)                                                                                   \
-    {"name", FIELD_TEXT, 1, 200, false, name_required, NULL, NULL},                                                    \
-        {"shared", FIELD_BOOLEAN, 0, 0, false, false, NULL, NULL},                                                     \
-        {"from", FIELD_DATE, 0, 0, true, false, NULL, NULL}, {"to", FIELD_DATE, 0, 0, true, false, NULL, NULL},        \
-        {"period", FIELD_CHOICE, 0, 0, true, false, forecast_periods, NULL},                                           \
-        {"group_by", FIELD_CHOICE, 0, 0, false, false, forecast_group_bys, NULL},                                      \
-        {"split_by", FIELD_CHOICE, 0, 0, false, false, forecast_split_bys, NULL}, READ_ONLY("id"),                     \
+    {.name = "name", .type = FIELD_TEXT, .min = 1, .max = 200, .required = name_required},                             \
+        {.name = "shared", .type = FIELD_BOOLEAN}, {.name = "from", .type = FIELD_DATE, .nullable = true},             \
+        {.name = "to", .type = FIELD_DATE, .nullable = true},                                                          \
+        {.name = "period", .type = FIELD_CHOICE, .nullable = true, .choices = forecast_periods},                       \
+        {.name = "group_by", .type = FIELD_CHOICE, .choices = forecast_group_bys},                                     \
+        {.name = "split_by", .type = FIELD_CHOICE, .choices = forecast_split_bys}, READ_ONLY("id"),                    \
         READ_ONLY("owner_id"), READ_ONLY("results_url"), READ_ONLY("created_at"), READ_ONLY("updated_at"),             \
-        READ_ONLY("version"),                                                                                          \
-    {                                                                                                                  \
-        NULL, FIELD_TEXT, 0, 0, false, false, NULL, NULL                                                               \
-    }
+        READ_ONLY("version"), END_FIELDS
 
 const struct field_spec forecast_report_create_fields[] = {REPORT_FIELDS(true)};
 const struct field_spec forecast_report_patch_fields[] = {REPORT_FIELDS(false)};

@@ -638,7 +638,7 @@ enum store_status db_run_list_queries(const struct store_auth *auth, const struc
     int rows = PQntuples(r);
     int shown = rows > limit ? limit : rows;
     struct strbuf data;
-    strbuf_init(&data, SIZE_MAX / 2);
+    strbuf_init(&data, STORE_LIST_BYTES(shown));
     strbuf_puts(&data, "[");
     for (int i = 0; i < shown; i++) {
         if (i)
@@ -647,8 +647,13 @@ enum store_status db_run_list_queries(const struct store_auth *auth, const struc
     }
     strbuf_puts(&data, "]");
     res->body = strbuf_take(&data);
-    if (rows > limit && shown > 0)
+    if (res->body == NULL) {
+        log_error(auth ? auth->request_id : NULL, "a list page of %d rows has an item over %zu bytes", shown,
+                  STORE_ITEM_MAX_BYTES);
+        res->status = STORE_ERROR;
+    } else if (rows > limit && shown > 0) {
         res->next_key = xstrdup(PQgetvalue(r, shown - 1, 1));
+    }
     PQclear(r);
     return res->status;
 }

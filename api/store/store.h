@@ -48,6 +48,15 @@ struct store_auth {
 #define STORE_IF_MATCH_ANY (-2)
 #define STORE_IF_MATCH_LIST (-3) /* several versions, in store_auth.if_match_list */
 
+/* Every item of a list is under STORE_ITEM_MAX_BYTES of JSON: the largest,
+ * an opportunity, holds at most 21,300 characters of text (name, next step,
+ * competitor, description, win/loss report, external id, its creator's
+ * name), each at most 6 bytes once escaped, about 130 KB in all; a history
+ * entry holds two values of at most 10,000 characters. So a page's data
+ * array of n items stays under STORE_LIST_BYTES(n) (125 MiB for 500). */
+#define STORE_ITEM_MAX_BYTES ((size_t)256 << 10)
+#define STORE_LIST_BYTES(items) ((size_t)(items) * (STORE_ITEM_MAX_BYTES + 1) + 2) /* "[", items and commas, "]" */
+
 struct store_field_error {
     char *field;
     char *message;

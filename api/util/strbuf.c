@@ -13,6 +13,7 @@ void strbuf_init(struct strbuf *b, size_t max)
     b->len = 0;
     b->cap = 0;
     b->max = max;
+    b->failed = false;
 }
 
 void strbuf_cleanup(struct strbuf *b)
@@ -21,10 +22,20 @@ void strbuf_cleanup(struct strbuf *b)
     strbuf_init(b, b->max);
 }
 
+/* Marks b failed and lets go of what it held; returns false. */
+static bool fail(struct strbuf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+    b->failed = true;
+    return false;
+}
+
 bool strbuf_append(struct strbuf *b, const char *s, size_t len)
 {
-    if (len > b->max - b->len)
-        return false;
+    if (b->failed || len > b->max - b->len)
+        return fail(b);
     if (b->len + len + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 64;
         while (cap < b->len + len + 1)
@@ -51,9 +62,11 @@ bool strbuf_printf(struct strbuf *b, const char *fmt, ...)
     int n = vsnprintf(small, sizeof small, fmt, ap);
     va_end(ap);
     if (n < 0)
-        return false;
+        return fail(b);
     if ((size_t)n < sizeof small)
         return strbuf_append(b, small, (size_t)n);
+    if (b->failed || (size_t)n > b->max - b->len) /* before allocating the text */
+        return fail(b);
     char *big = xmalloc((size_t)n + 1);
     va_start(ap, fmt);
     vsnprintf(big, (size_t)n + 1, fmt, ap);
@@ -106,9 +119,14 @@ bool strbuf_json_string(struct strbuf *b, const char *s)
     return strbuf_append(b, "\"", 1);
 }
 
+bool strbuf_failed(const struct strbuf *b)
+{
+    return b->failed;
+}
+
 char *strbuf_take(struct strbuf *b)
 {
-    char *out = b->data ? b->data : xstrdup("");
+    char *out = b->failed ? NULL : b->data ? b->data : xstrdup("");
     strbuf_init(b, b->max);
     return out;
 }

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/alloc.h"
+
 /* True when s[0..len) is well-formed UTF-8 (no overlongs, no surrogates). */
 bool utf8_valid(const char *s, size_t len);
 /* Number of code points in a valid UTF-8 string. */
@@ -22,13 +24,13 @@ bool parse_int_range(const char *s, long min, long max, long *out);
 #define JSON_WRITTEN_NUMBER_ESCAPE "\\ue000" /* the same as a JSON escape */
 /* Returns the rewritten text (new; *out_len its length), or NULL when a
  * string of the text begins with the marker itself (refused: reserved). */
-char *json_keep_written_numbers(const char *s, size_t len, size_t *out_len);
+char *json_keep_written_numbers(const char *s, size_t len, size_t *out_len) ALLOC_NEW;
 /* The number as written, when text is such a marked string; else NULL. */
 const char *json_written_number(const char *text);
 /* Returns a new base64url string (no padding) of data. */
-char *base64url_encode(const unsigned char *data, size_t len);
+char *base64url_encode(const unsigned char *data, size_t len) ALLOC_NEW;
 /* Decodes base64url (no padding) into a new NUL-terminated buffer; NULL if invalid. */
-char *base64url_decode(const char *s, size_t *out_len);
+char *base64url_decode(const char *s, size_t *out_len) ALLOC_NEW;
 /* Writes 2*len lowercase hex digits and a NUL into out. */
 void hex_encode(const unsigned char *data, size_t len, char *out);
 /* Writes 32 hex digits (and a NUL) that identify a request: a per-thread

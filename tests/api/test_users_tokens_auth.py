@@ -501,14 +501,20 @@ def test_list_tokens_pages_with_limit_1(admin):
 
 
 def test_member_cannot_list_or_create_tokens_of_another_user(admin, member):
+    """403, not 404: any member can list the users, so hiding one would
+    hide nothing. An unknown user is still 404."""
     _, client = member
     other, _ = make_user(admin, "member")
     tokenless = new_user(admin)
-    for target in (other["id"], tokenless["id"], 9223372036854775807):
-        assert_problem(client.get(f"/users/{target}/tokens"), 404)
-        assert_problem(client.post(f"/users/{target}/tokens", {"name": "steal"}), 404)
-    # Nothing was created for the other user.
+    an_admin = admin.get("/users/me").json["id"]
+    for target in (other["id"], tokenless["id"], an_admin):
+        assert "tokens" in assert_forbidden(client.get(f"/users/{target}/tokens"))["detail"]
+        assert_forbidden(client.post(f"/users/{target}/tokens", {"name": "steal"}))
+    assert_problem(client.get("/users/9223372036854775807/tokens"), 404)
+    assert_problem(client.post("/users/9223372036854775807/tokens", {"name": "steal"}), 404)
+    # Nothing was created for the other users.
     assert all(t["name"] != "steal" for t in tokens_of(admin, other["id"]).values())
+    assert all(t["name"] != "steal" for t in tokens_of(admin, an_admin).values())
     assert tokens_of(admin, tokenless["id"]) == {}
 
 

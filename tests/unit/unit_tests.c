@@ -317,9 +317,40 @@ static void test_strbuf(void)
     struct strbuf b;
     strbuf_init(&b, 16);
     CHECK(strbuf_puts(&b, "0123456789"));
+    CHECK(!strbuf_failed(&b));
     CHECK(!strbuf_puts(&b, "0123456789")); /* would pass the maximum */
-    CHECK(b.len == 10);
+    CHECK(strbuf_failed(&b));
+    CHECK(b.data == NULL && b.len == 0); /* what was built is gone, not cut */
+    CHECK(!strbuf_puts(&b, "x")); /* it fits, but the buffer failed */
+    CHECK(!strbuf_printf(&b, "%d", 1));
+    CHECK(!strbuf_json_string(&b, "x"));
+    CHECK(strbuf_take(&b) == NULL);
+    CHECK(!strbuf_failed(&b)); /* take resets */
+    CHECK(strbuf_puts(&b, "0123456789abcdef")); /* exactly the maximum */
+    CHECK(!strbuf_append(&b, "", 1));
+    char *s = strbuf_take(&b);
+    CHECK(s == NULL);
+    free(s);
+
+    /* printf past the maximum, long enough to be formatted apart */
+    strbuf_init(&b, 300);
+    CHECK(strbuf_printf(&b, "%0*d", 290, 7));
+    CHECK(!strbuf_printf(&b, "%0*d", 290, 7));
+    CHECK(strbuf_failed(&b));
     strbuf_cleanup(&b);
+    CHECK(!strbuf_failed(&b)); /* cleanup resets */
+
+    /* A JSON string that stops at the maximum in the middle of an escape */
+    strbuf_init(&b, 8);
+    CHECK(!strbuf_json_string(&b, "ab\x01"));
+    CHECK(strbuf_take(&b) == NULL);
+
+    /* Nothing appended: an empty string, not NULL */
+    strbuf_init(&b, 4);
+    s = strbuf_take(&b);
+    CHECK(s != NULL && strcmp(s, "") == 0);
+    free(s);
+
     strbuf_init(&b, 1024);
     strbuf_json_string(&b, "a\"b\\c\n\x01");
     CHECK(strcmp(b.data, "\"a\\\"b\\\\c\\n\\u0001\"") == 0);
