@@ -1,100 +1,14 @@
--- Foundation: users and tokens, lookup tables, accounts, and the SQL
--- functions the API calls (one call per request).
---
--- Conventions:
---   * constraints are named <table>__<field>__<kind> so the service can
---     name the offending field from a violation;
---   * API functions raise SQLSTATE C4xxx (xxx = HTTP status) with a
---     sentence as MESSAGE, a JSON array of {field, message} as DETAIL for
---     422 and a reference count as HINT for 409;
---   * the caller is in the transaction settings app.user_id / app.role,
---     set by api_authenticate() in the same pipeline.
+-- Users and their API tokens.
 
-CREATE EXTENSION IF NOT EXISTS pg_trgm;
-
--- RFC 3339 in UTC with microseconds, the API's timestamp form. STABLE, as
--- its body is: PostgreSQL inlines it then (an IMMUTABLE label on a STABLE
--- body made it a function call per timestamp and doubled a GET's cost).
-CREATE FUNCTION api_ts(t timestamptz) RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-  SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-$$;
-
-CREATE FUNCTION api_caller() RETURNS bigint
-LANGUAGE sql STABLE AS $$ SELECT nullif(current_setting('app.user_id', true), '')::bigint $$;
-
-CREATE FUNCTION api_caller_is_admin() RETURNS boolean
-LANGUAGE sql STABLE AS $$ SELECT coalesce(current_setting('app.role', true), '') = 'admin' $$;
-
-CREATE FUNCTION api_fail(code text, message text, detail jsonb DEFAULT NULL, hint text DEFAULT NULL)
-RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-  RAISE EXCEPTION USING ERRCODE = code, MESSAGE = message,
-    DETAIL = coalesce(detail::text, ''), HINT = coalesce(hint, '');
-END $$;
-
--- Raises 422 listing every collected field error, if any.
-CREATE FUNCTION api_fail_if_invalid(errors jsonb) RETURNS void
-LANGUAGE plpgsql AS $$
-BEGIN
-  IF jsonb_array_length(errors) > 0 THEN
-    PERFORM api_fail('C4422', 'The request has invalid fields.', errors);
-  END IF;
-END $$;
-
-CREATE FUNCTION api_field_error(field text, message text) RETURNS jsonb
-LANGUAGE sql IMMUTABLE AS $$ SELECT jsonb_build_array(jsonb_build_object('field', field, 'message', message)) $$;
-
--- Checks If-Match: NULL means no precondition, -1 is "*" (any version of a
--- resource that exists), -3 a list of versions set in app.if_match.
-CREATE FUNCTION api_check_version(current_version integer, expected integer) RETURNS void
-LANGUAGE plpgsql AS $$
-BEGIN
-  IF expected = -3 THEN
-    IF NOT current_version = ANY (string_to_array(current_setting('app.if_match', true), ',')::integer[]) THEN
-      PERFORM api_fail('C4412', format('The resource is at version %s, none of the versions the request names.',
-                                       current_version));
-    END IF;
-  ELSIF expected IS NOT NULL AND expected <> -1 AND expected <> current_version THEN
-    PERFORM api_fail('C4412', format('The resource is at version %s; the request expected %s.',
-                                     current_version, expected));
-  END IF;
-END $$;
-
-------------------------------------------------------------------------
--- Users and tokens
-------------------------------------------------------------------------
-CREATE TABLE users (
-  id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  name       text NOT NULL CONSTRAINT users__name__check CHECK (char_length(name) BETWEEN 1 AND 200),
-  email      text NOT NULL CONSTRAINT users__email__check CHECK (char_length(email) BETWEEN 3 AND 254),
-  role       text NOT NULL CONSTRAINT users__role__check CHECK (role IN ('admin', 'member')),
-  active     boolean NOT NULL DEFAULT true,
-  created_at timestamptz NOT NULL DEFAULT now(),
-  updated_at timestamptz NOT NULL DEFAULT now(),
-  version    integer NOT NULL DEFAULT 1
-);
-CREATE UNIQUE INDEX users__email__unique ON users (lower(email));
-
-CREATE TABLE api_tokens (
-  id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  user_id      bigint NOT NULL CONSTRAINT api_tokens__user_id__fk REFERENCES users (id),
-  name         text NOT NULL CONSTRAINT api_tokens__name__check CHECK (char_length(name) BETWEEN 1 AND 200),
-  token_hash   bytea NOT NULL CONSTRAINT api_tokens__token__unique UNIQUE,
-  created_at   timestamptz NOT NULL DEFAULT now(),
-  last_used_at timestamptz,
-  revoked_at   timestamptz
-);
-CREATE INDEX api_tokens_user ON api_tokens (user_id, id);
-
-CREATE FUNCTION user_json(u users) RETURNS json
+-- The JSON forms of a user and a token (the secret is never stored).
+CREATE OR REPLACE FUNCTION user_json(u users) RETURNS json
 LANGUAGE sql STABLE AS $$
   SELECT json_build_object('id', u.id, 'name', u.name, 'email', u.email, 'role', u.role,
     'active', u.active, 'created_at', api_ts(u.created_at), 'updated_at', api_ts(u.updated_at),
     'version', u.version)
 $$;
 
-CREATE FUNCTION token_json(t api_tokens) RETURNS json
+CREATE OR REPLACE FUNCTION token_json(t api_tokens) RETURNS json
 LANGUAGE sql STABLE AS $$
   SELECT json_build_object('id', t.id, 'user_id', t.user_id, 'name', t.name,
     'created_at', api_ts(t.created_at), 'last_used_at', api_ts(t.last_used_at),
@@ -104,7 +18,7 @@ $$;
 -- Checks the bearer token and records the caller for the rest of the
 -- transaction; answers "user_id:role" for the service's token cache.
 -- last_used_at is written at most once a minute per token so reads stay reads.
-CREATE FUNCTION api_authenticate(p_hash bytea, p_admin_only boolean) RETURNS text
+CREATE OR REPLACE FUNCTION api_authenticate(p_hash bytea, p_admin_only boolean) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
   v_token_id bigint; v_used timestamptz; v_user bigint; v_role text;
@@ -128,18 +42,18 @@ END $$;
 -- Any change to tokens or users (revocation, deactivation, a new role),
 -- through the API or not, tells every service instance to forget the
 -- tokens it has checked (store/auth_cache.c).
-CREATE FUNCTION api_tokens_changed() RETURNS trigger
+CREATE OR REPLACE FUNCTION api_tokens_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
   PERFORM pg_notify('crm_auth', '');
   RETURN NULL;
 END $$;
-CREATE TRIGGER api_tokens_changed AFTER UPDATE OF revoked_at, user_id, token_hash OR DELETE ON api_tokens
+CREATE OR REPLACE TRIGGER api_tokens_changed AFTER UPDATE OF revoked_at, user_id, token_hash OR DELETE ON api_tokens
   FOR EACH STATEMENT EXECUTE FUNCTION api_tokens_changed();
-CREATE TRIGGER users_changed AFTER UPDATE OF active, role OR DELETE ON users
+CREATE OR REPLACE TRIGGER users_changed AFTER UPDATE OF active, role OR DELETE ON users
   FOR EACH STATEMENT EXECUTE FUNCTION api_tokens_changed();
 
-CREATE FUNCTION api_user_create(p jsonb) RETURNS TABLE (body json, version integer, id bigint)
+CREATE OR REPLACE FUNCTION api_user_create(p jsonb) RETURNS TABLE (body json, version integer, id bigint)
 LANGUAGE plpgsql AS $$
 DECLARE u users;
 BEGIN
@@ -149,7 +63,7 @@ BEGIN
   RETURN QUERY SELECT user_json(u), u.version, u.id;
 END $$;
 
-CREATE FUNCTION api_user_patch(p_id bigint, p jsonb, p_if_match integer)
+CREATE OR REPLACE FUNCTION api_user_patch(p_id bigint, p jsonb, p_if_match integer)
 RETURNS TABLE (body json, version integer, id bigint)
 LANGUAGE plpgsql AS $$
 DECLARE old users; new users;
@@ -178,7 +92,7 @@ BEGIN
   RETURN QUERY SELECT user_json(new), new.version, new.id;
 END $$;
 
-CREATE FUNCTION api_token_owner_check(p_user_id bigint) RETURNS void
+CREATE OR REPLACE FUNCTION api_token_owner_check(p_user_id bigint) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
   IF NOT api_caller_is_admin() AND p_user_id IS DISTINCT FROM api_caller() THEN
@@ -193,7 +107,7 @@ END $$;
 
 -- A function, so that the owner check always runs first: as a join in the
 -- list query the planner could skip it when the user has no tokens.
-CREATE FUNCTION api_token_list(p_user_id bigint, p_after bigint, p_limit integer)
+CREATE OR REPLACE FUNCTION api_token_list(p_user_id bigint, p_after bigint, p_limit integer)
 RETURNS TABLE (body json, key bigint)
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -202,7 +116,7 @@ BEGIN
    WHERE t.user_id = p_user_id AND (p_after IS NULL OR t.id > p_after) ORDER BY t.id LIMIT p_limit + 1;
 END $$;
 
-CREATE FUNCTION api_token_create(p_user_id bigint, p_name text, p_hash bytea)
+CREATE OR REPLACE FUNCTION api_token_create(p_user_id bigint, p_name text, p_hash bytea)
 RETURNS TABLE (body json, version integer, id bigint)
 LANGUAGE plpgsql AS $$
 DECLARE t api_tokens;
@@ -215,7 +129,7 @@ BEGIN
   RETURN QUERY SELECT token_json(t), 0, t.id;
 END $$;
 
-CREATE FUNCTION api_token_revoke(p_id bigint) RETURNS TABLE (body json, version integer, id bigint)
+CREATE OR REPLACE FUNCTION api_token_revoke(p_id bigint) RETURNS TABLE (body json, version integer, id bigint)
 LANGUAGE plpgsql AS $$
 DECLARE t api_tokens;
 BEGIN
@@ -227,3 +141,8 @@ BEGIN
   RETURN QUERY SELECT token_json(t), 0, t.id;
 END $$;
 
+-- The reference to a user embedded in other resources: {id, name}.
+CREATE OR REPLACE FUNCTION user_ref(p_id bigint) RETURNS TABLE (ref json)
+LANGUAGE sql STABLE ROWS 1 AS $$
+  SELECT json_build_object('id', u.id, 'name', u.name) FROM users u WHERE u.id = p_id
+$$;
