@@ -87,10 +87,12 @@ def migrated(url):
 
 def catalog(url):
     """pg_dump --schema-only without what legitimately differs between two
-    databases: comments, blank lines and the database's name."""
+    databases: comments, blank lines, the database's name and the random
+    key of pg_dump's \\restrict lines."""
     out = subprocess.run([os.path.join(PG_BIN, "pg_dump"), "--schema-only", "--no-owner", "--no-privileges",
                           "--no-comments", "-d", url], check=True, capture_output=True, text=True, timeout=120)
-    lines = [line for line in out.stdout.splitlines() if line.strip() and not line.startswith("--")]
+    lines = [line for line in out.stdout.splitlines()
+             if line.strip() and not line.startswith(("--", "\\restrict ", "\\unrestrict "))]
     return [re.sub(r"crm_private_[0-9a-f]+", "DB", line) for line in lines]
 
 
