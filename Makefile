@@ -20,7 +20,16 @@ SAN_OBJ  := $(SRC:%.c=$(O)/san/%.o) $(O)/san/gen/embedded.o
 SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 TSAN_OBJ := $(SRC:%.c=$(O)/tsan/%.o) $(O)/tsan/gen/embedded.o
 TSAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=thread
-MIGRATIONS := $(sort $(wildcard db/migrations/*.sql))
+# The SQL the binary applies at migrate, in order: every schema file (by
+# number), then the functions files in an order where each SQL function's
+# body finds the functions it calls. A functions file left out of the list
+# stops the build.
+SCHEMA     := $(sort $(wildcard db/schema/*.sql))
+FUNCTIONS  := $(addprefix db/functions/,core.sql users.sql lookups.sql accounts.sql settings.sql \
+                opportunities.sql idempotency.sql history.sql forecast_reports.sql totals.sql dashboard.sql)
+$(if $(filter-out $(FUNCTIONS),$(wildcard db/functions/*.sql)),\
+  $(error db/functions/ files missing from FUNCTIONS in the Makefile: $(filter-out $(FUNCTIONS),$(wildcard db/functions/*.sql))))
+MIGRATIONS := $(SCHEMA) $(FUNCTIONS)
 
 PG_RUN_DIR  := .pg
 PG_RUN_PORT := 5439

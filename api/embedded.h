@@ -1,11 +1,12 @@
-/* Files compiled into the binary (see scripts/embed.sh): the migrations
- * and the OpenAPI document. */
+/* Files compiled into the binary (see scripts/embed.sh): the SQL of db/
+ * (schema files, then functions files, in the order they are applied), the
+ * OpenAPI document and the /docs page. */
 #ifndef EMBEDDED_H
 #define EMBEDDED_H
 #include <stddef.h>
 
 struct embedded_file {
-    const char *name; /* repository path, e.g. "db/migrations/0001_foundation.sql" */
+    const char *name; /* repository path, e.g. "db/schema/0001_foundation.sql" */
     const unsigned char *data;
     size_t size;
 };

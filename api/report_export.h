@@ -1,7 +1,7 @@
 /* Forecast report results as files: RFC 4180 CSV and XLSX workbooks
  * (libxlsxwriter), both written from the result document that PostgreSQL
  * builds ({report, periods, rows, totals, grand_total}; see
- * db/migrations/0008_forecast_reports.sql).
+ * db/functions/forecast_reports.sql).
  *
  * Layout, the same in both: a header row (the split label column, named
  * after split_by; then "<period key> count", "<period key> value",

@@ -181,7 +181,7 @@ SELECT pg_temp.bench_assert(NOT EXISTS (
           WHERE (s.probability = 100) <> (o.outcome = 'won') OR (s.probability = 0) <> (o.outcome = 'lost')),
        'status and outcome agree');
 
--- The monthly totals (db/migrations/0010) the skipped triggers would have
+-- The monthly totals (db/functions/totals.sql) the skipped triggers would have
 -- kept, counted once, and checked like the rest.
 SELECT opportunity_totals_rebuild();
 SELECT pg_temp.bench_assert(NOT EXISTS (SELECT 1 FROM opportunity_totals_mismatches()),

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Turns files into a C table {name, data, size} so the binary carries its
-# migrations, its OpenAPI document and its /docs page and needs no files
-# beside it. An argument is a path (also its name) or name=path, for files
-# built elsewhere (docs/index.html=obj/docs/site/index.html).
+# Turns files into a C table {name, data, size}, in the order given, so the
+# binary carries its SQL (db/schema/, db/functions/), its OpenAPI document
+# and its /docs page and needs no files beside it. An argument is a path
+# (also its name) or name=path, for files built elsewhere
+# (docs/index.html=obj/docs/site/index.html).
 set -euo pipefail
 
 echo "#include \"embedded.h\""

@@ -2,7 +2,7 @@
  * private report exists only for its owner; shared ones are visible to
  * everyone; only the owner or an admin may change or delete one. Those
  * rules, the window rules and the id checks live in the SQL functions
- * (db/migrations/0008_forecast_reports.sql); this file checks the shape of
+ * (db/functions/forecast_reports.sql); this file checks the shape of
  * the body. Running a report is in report_results.c. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* /opportunities/{id}/lines: the product lines that price a deal. Every
  * change moves the opportunity's value, updated_at and version in the same
- * transaction (see db/migrations/0005_opportunities.sql). */
+ * transaction (see db/functions/opportunities.sql). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

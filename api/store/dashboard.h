@@ -1,6 +1,6 @@
 /* The dashboard: the sales funnel and the sales grid, each one JSON
  * document built by PostgreSQL in two calls (as the forecast results,
- * db/migrations/0014_dashboard_check_compute.sql): the check answers every
+ * db/functions/dashboard.sql): the check answers every
  * refusal and resolves the defaults; the computation of what it returned
  * cannot fail on the request. */
 #ifndef STORE_DASHBOARD_H

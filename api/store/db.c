@@ -253,7 +253,7 @@ static void pool_release(int index)
     pthread_mutex_unlock(&pool.lock);
 }
 
-/* Our own SQLSTATEs, raised by the SQL functions in db/migrations. */
+/* Our own SQLSTATEs, raised by the SQL functions in db/functions/. */
 static enum store_status status_of_sqlstate(const char *state)
 {
     static const struct {

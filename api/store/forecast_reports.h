@@ -1,5 +1,5 @@
 /* Forecast reports: saved definitions and running them. The SQL is in
- * db/migrations/0008_forecast_reports.sql. */
+ * db/functions/forecast_reports.sql. */
 #ifndef STORE_FORECAST_REPORTS_H
 #define STORE_FORECAST_REPORTS_H
 #include <stdbool.h>

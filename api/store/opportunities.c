@@ -17,7 +17,7 @@
     "AND ($12::text IS NULL OR o.external_id = $12) "
 
 /* A listed deal's JSON, with the creator from an inlined LATERAL part
- * (db/migrations/0011): no function body planned per execution. */
+ * (db/functions/opportunities.sql): no function body planned per execution. */
 #define OPP_JSON "opportunity_json_of(o, c.ref)::text"
 #define OPP_FROM "FROM opportunities o CROSS JOIN LATERAL user_ref(o.created_by) c "
 

@@ -102,9 +102,11 @@ struct store_pool_stats {
     uint64_t errors; /* connections not made or found broken, statements failed by the database */
 };
 void store_pool_stats(struct store_pool_stats *out);
-/* Applies pending migrations under an advisory lock; false on failure. */
+/* Applies the pending db/schema/ files, then every db/functions/ file,
+ * under an advisory lock; false on failure, or when an applied schema file
+ * was changed since (the log names it). */
 bool store_migrate(const char *database_url);
-/* True when the database answers and every migration is applied. */
+/* True when the database answers and every schema file is applied. */
 bool store_ready(void);
 /* Creates an admin and a token; prints nothing. Returns a new token string or NULL. */
 char *store_create_admin(const char *database_url, const char *name, const char *email, char **error);

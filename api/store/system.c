@@ -14,21 +14,53 @@ const struct db_statement system_statements[] = {
     {"authenticate", "SELECT api_authenticate(decode($1, 'hex'), $2::boolean)"},
     /* A caller known from the token cache (store/auth_cache.h). */
     {"as_caller", "SELECT set_config('app.user_id', $1, true), set_config('app.role', $2, true)"},
-    {"ready", "SELECT count(*) FROM schema_migrations"},
+    {"ready", "SELECT count(*) FROM schema_migrations WHERE checksum IS NOT NULL"},
     {"if_match_list", "SELECT set_config('app.if_match', $1, true)"},
     {"idempotency_claim", "SELECT api_idempotency_claim(decode($1, 'hex'), decode($2, 'hex'))"},
     {"idempotency_record", "SELECT api_idempotency_record(decode($1, 'hex'), decode($2, 'hex'), $3::int, $4, $5, $6)"},
     {NULL, NULL},
 };
 
-#define MIGRATIONS_PREFIX "db/migrations/"
+/* db/schema/: tables, indexes, types and data moves, applied once each in
+ * order and recorded with their SHA-256 (append-only: a changed applied
+ * file stops the start-up). db/functions/: every function, view and
+ * trigger, applied again as a whole after them on every migrate. */
+#define SCHEMA_PREFIX "db/schema/"
+#define FUNCTIONS_PREFIX "db/functions/"
 #define MIGRATION_LOCK_KEY "727072" /* any constant shared by all instances */
 
-static int migration_count(void)
+/* Databases migrated before the split recorded db/migrations/ files by
+ * name, without a checksum. The tables of each now come from a schema
+ * file (NULL: it held functions only), whose checksum they adopt. */
+static const struct {
+    const char *old_version, *version;
+} legacy_migrations[] = {
+    {"0001_foundation.sql", "0001_foundation.sql"},
+    {"0002_lookups.sql", "0002_lookups.sql"},
+    {"0003_accounts.sql", "0003_accounts.sql"},
+    {"0004_settings.sql", "0004_settings.sql"},
+    {"0005_opportunities.sql", "0005_opportunities.sql"},
+    {"0006_idempotency.sql", "0006_idempotency.sql"},
+    {"0007_history.sql", "0007_history.sql"},
+    {"0008_forecast_reports.sql", "0008_forecast_reports.sql"},
+    {"0009_dashboard.sql", NULL},
+    {"0010_opportunity_totals.sql", "0009_opportunity_totals.sql"},
+    {"0011_opportunity_documents.sql", NULL},
+    {"0012_history_early_exit.sql", NULL},
+    {"0013_report_check_compute.sql", NULL},
+    {"0014_dashboard_check_compute.sql", NULL},
+};
+
+static bool has_prefix(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static int schema_file_count(void)
 {
     int n = 0;
     for (const struct embedded_file *f = embedded_files; f->name; f++)
-        if (strncmp(f->name, MIGRATIONS_PREFIX, strlen(MIGRATIONS_PREFIX)) == 0)
+        if (has_prefix(f->name, SCHEMA_PREFIX))
             n++;
     return n;
 }
@@ -49,7 +81,7 @@ bool store_ready(void)
     PGresult *r;
     bool ready = false;
     if (db_run(NULL, &q, 1, &r, &res) == STORE_OK) {
-        ready = atoi(PQgetvalue(r, 0, 0)) == migration_count();
+        ready = atoi(PQgetvalue(r, 0, 0)) == schema_file_count();
         PQclear(r);
     }
     store_result_cleanup(&res);
@@ -67,38 +99,152 @@ static bool exec_ok(PGconn *conn, const char *sql, int nparams, const char *cons
     return ok;
 }
 
-static bool migration_applied(PGconn *conn, const char *version, bool *applied)
+/* The checksum recorded for a schema file (a new string), or NULL when it
+ * is not applied or on error (then *ok is false). */
+static char *recorded_checksum(PGconn *conn, const char *version, bool *ok)
 {
     const char *params[] = {version};
     PGresult *r =
-        PQexecParams(conn, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, NULL, params, NULL, NULL, 0);
-    bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
-    *applied = ok && PQntuples(r) > 0;
+        PQexecParams(conn, "SELECT checksum FROM schema_migrations WHERE version = $1", 1, NULL, params, NULL, NULL, 0);
+    *ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+    if (!*ok)
+        log_error(NULL, "reading schema_migrations failed: %s", PQresultErrorMessage(r));
+    char *sum = *ok && PQntuples(r) > 0 ? xstrdup(PQgetvalue(r, 0, 0)) : NULL;
     PQclear(r);
+    return sum;
+}
+
+static void file_checksum(const struct embedded_file *f, char out[TOKEN_HASH_HEX_SIZE])
+{
+    token_hash_bytes(f->data, f->size, out);
+}
+
+/* Runs a script of many statements (no parameters) inside the caller's
+ * transaction. */
+static bool exec_script(PGconn *conn, const struct embedded_file *f)
+{
+    char *sql = xstrndup((const char *)f->data, f->size);
+    PGresult *r = PQexec(conn, sql);
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+    if (!ok)
+        log_error(NULL, "migration %s failed: %s", f->name, PQresultErrorMessage(r));
+    PQclear(r);
+    free(sql);
     return ok;
 }
 
-/* Runs one migration file and records it, in one transaction. */
-static bool apply_migration(PGconn *conn, const struct embedded_file *f, const char *version)
+static bool commit_or_rollback(PGconn *conn, bool ok)
 {
-    char *sql = xstrndup((const char *)f->data, f->size);
-    bool ok = exec_ok(conn, "BEGIN", 0, NULL, "begin");
-    if (ok) {
-        PGresult *r = PQexec(conn, sql); /* a script of many statements, no parameters */
-        ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
-        if (!ok)
-            log_error(NULL, "migration %s failed: %s", f->name, PQresultErrorMessage(r));
-        PQclear(r);
-    }
-    const char *params[] = {version};
-    ok = ok && exec_ok(conn, "INSERT INTO schema_migrations (version) VALUES ($1)", 1, params, "record migration");
     ok = ok && exec_ok(conn, "COMMIT", 0, NULL, "commit");
     if (!ok)
         exec_ok(conn, "ROLLBACK", 0, NULL, "rollback");
-    else
-        log_info(NULL, "applied migration %s", f->name);
-    free(sql);
     return ok;
+}
+
+/* Runs one schema file and records it with its checksum, in one transaction. */
+static bool apply_schema_file(PGconn *conn, const struct embedded_file *f, const char *version)
+{
+    char sum[TOKEN_HASH_HEX_SIZE];
+    file_checksum(f, sum);
+    const char *params[] = {version, sum};
+    bool ok = exec_ok(conn, "BEGIN", 0, NULL, "begin") && exec_script(conn, f) &&
+              exec_ok(conn, "INSERT INTO schema_migrations (version, checksum) VALUES ($1, $2)", 2, params,
+                      "record migration");
+    ok = commit_or_rollback(conn, ok);
+    if (ok)
+        log_info(NULL, "applied migration %s", f->name);
+    return ok;
+}
+
+/* Gives the rows of legacy_migrations their schema file and its checksum,
+ * in one transaction; any other row without a checksum is an error. */
+static bool adopt_legacy_migrations(PGconn *conn)
+{
+    bool ok = exec_ok(conn, "BEGIN", 0, NULL, "begin");
+    for (size_t i = 0; ok && i < sizeof legacy_migrations / sizeof legacy_migrations[0]; i++) {
+        const char *version = legacy_migrations[i].version;
+        if (version == NULL) {
+            const char *params[] = {legacy_migrations[i].old_version};
+            ok = exec_ok(conn, "DELETE FROM schema_migrations WHERE version = $1 AND checksum IS NULL", 1, params,
+                         "adopt migration");
+            continue;
+        }
+        char *name = xasprintf(SCHEMA_PREFIX "%s", version);
+        const struct embedded_file *f = embedded_find(name);
+        free(name);
+        if (f == NULL) {
+            log_error(NULL, "legacy migration %s maps to a missing schema file", legacy_migrations[i].old_version);
+            ok = false;
+            break;
+        }
+        char sum[TOKEN_HASH_HEX_SIZE];
+        file_checksum(f, sum);
+        const char *params[] = {legacy_migrations[i].old_version, version, sum};
+        ok = exec_ok(conn,
+                     "UPDATE schema_migrations SET version = $2, checksum = $3 WHERE version = $1 AND checksum IS NULL",
+                     3, params, "adopt migration");
+    }
+    PGresult *r = ok ? PQexec(conn, "SELECT string_agg(version, ', ' ORDER BY version) FROM schema_migrations "
+                                    "WHERE checksum IS NULL")
+                     : NULL;
+    if (r && PQresultStatus(r) == PGRES_TUPLES_OK && !PQgetisnull(r, 0, 0)) {
+        log_error(NULL, "schema_migrations lists migrations this version does not know: %s", PQgetvalue(r, 0, 0));
+        ok = false;
+    } else if (r && PQresultStatus(r) != PGRES_TUPLES_OK) {
+        log_error(NULL, "reading schema_migrations failed: %s", PQresultErrorMessage(r));
+        ok = false;
+    }
+    PQclear(r);
+    return commit_or_rollback(conn, ok);
+}
+
+/* False, with a message naming the file and both checksums, when an
+ * applied schema file differs from what was applied. */
+static bool schema_files_unchanged(PGconn *conn)
+{
+    bool ok = true;
+    for (const struct embedded_file *f = embedded_files; ok && f->name; f++) {
+        if (!has_prefix(f->name, SCHEMA_PREFIX))
+            continue;
+        char *recorded = recorded_checksum(conn, f->name + strlen(SCHEMA_PREFIX), &ok);
+        char sum[TOKEN_HASH_HEX_SIZE];
+        file_checksum(f, sum);
+        if (recorded && strcmp(recorded, sum) != 0) {
+            log_error(NULL,
+                      "%s was changed after it was applied (applied: sha256 %s, now: sha256 %s); schema files "
+                      "are append-only: restore it and put the change in a new file",
+                      f->name, recorded, sum);
+            ok = false;
+        }
+        free(recorded);
+    }
+    return ok;
+}
+
+/* Applies the pending schema files in order, each in its own transaction. */
+static bool apply_pending_schema(PGconn *conn)
+{
+    bool ok = true;
+    for (const struct embedded_file *f = embedded_files; ok && f->name; f++) {
+        if (!has_prefix(f->name, SCHEMA_PREFIX))
+            continue;
+        const char *version = f->name + strlen(SCHEMA_PREFIX);
+        char *recorded = recorded_checksum(conn, version, &ok);
+        if (ok && recorded == NULL)
+            ok = apply_schema_file(conn, f, version);
+        free(recorded);
+    }
+    return ok;
+}
+
+/* Applies every functions file, in the order embedded, in one transaction. */
+static bool apply_functions(PGconn *conn)
+{
+    bool ok = exec_ok(conn, "BEGIN", 0, NULL, "begin");
+    for (const struct embedded_file *f = embedded_files; ok && f->name; f++)
+        if (has_prefix(f->name, FUNCTIONS_PREFIX))
+            ok = exec_script(conn, f);
+    return commit_or_rollback(conn, ok);
 }
 
 bool store_migrate(const char *database_url)
@@ -107,21 +253,17 @@ bool store_migrate(const char *database_url)
     if (conn == NULL)
         return false;
     /* Several instances may start at once: one migrates, the others wait
-     * on the lock and then find nothing left to do. */
+     * on the lock, then find no schema file left to apply and apply the
+     * same functions again. */
     bool ok = exec_ok(conn, "SELECT pg_advisory_lock(" MIGRATION_LOCK_KEY ")", 0, NULL, "migration lock") &&
               exec_ok(conn,
                       "CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY, "
                       "applied_at timestamptz NOT NULL DEFAULT now())",
-                      0, NULL, "create schema_migrations");
-    for (const struct embedded_file *f = embedded_files; ok && f->name; f++) {
-        if (strncmp(f->name, MIGRATIONS_PREFIX, strlen(MIGRATIONS_PREFIX)) != 0)
-            continue;
-        const char *version = f->name + strlen(MIGRATIONS_PREFIX);
-        bool applied;
-        ok = migration_applied(conn, version, &applied);
-        if (ok && !applied)
-            ok = apply_migration(conn, f, version);
-    }
+                      0, NULL, "create schema_migrations") &&
+              exec_ok(conn, "ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS checksum text", 0, NULL,
+                      "add schema_migrations.checksum") &&
+              adopt_legacy_migrations(conn) && schema_files_unchanged(conn) && apply_pending_schema(conn) &&
+              apply_functions(conn);
     exec_ok(conn, "SELECT pg_advisory_unlock(" MIGRATION_LOCK_KEY ")", 0, NULL, "migration unlock");
     PQfinish(conn);
     return ok;

@@ -1,5 +1,5 @@
 /* Folds the changes the writing transactions append to the opportunity
- * totals (db/migrations/0010) into the totals, once a second, on a
+ * totals (db/functions/totals.sql) into the totals, once a second, on a
  * connection of its own. Readers add the changes not folded yet, so this
  * only keeps their number small: results never depend on it. */
 #ifndef STORE_TOTALS_FOLDER_H

@@ -7,7 +7,11 @@ the expected figures are computed by hand. Tests that need a fiscal year
 or a default period set /settings as admin and put the old values back.
 Where a test reads the whole database (no owner filter) it checks what
 holds whatever else is there: totals equal the sums of the figures shown,
-and each funnel row's opportunities_url lists exactly its deals."""
+and each funnel row's opportunities_url lists exactly its deals.
+
+The funnel's stages are the active statuses that are neither won nor lost
+(probability 0 or 100 makes a deal lost or won): the seeded Won and Lost
+have no row."""
 import contextlib
 import datetime
 from decimal import Decimal
@@ -215,7 +219,12 @@ def fiscal_year_of(d, start_month):
 # Funnel
 # ---------------------------------------------------------------------------
 
-def test_funnel_counts_the_open_deals_of_every_active_status(admin, deals, statuses):
+def is_stage(status):
+    """An active status of the open funnel (not one that makes deals won or lost)."""
+    return status["active"] and status["probability"] not in (0, 100)
+
+
+def test_funnel_counts_the_open_deals_of_every_open_stage(admin, deals, statuses):
     owner, other = salesperson(admin), salesperson(admin)
     new, qualified, proposal = statuses["New"], statuses["Qualified"], statuses["Proposal"]
     gone = make_lookup(admin, "opportunity-status", probability=40)  # deactivated below
@@ -239,10 +248,11 @@ def test_funnel_counts_the_open_deals_of_every_active_status(admin, deals, statu
 
     doc = funnel(admin, owner_id=owner["id"])
     assert_funnel_adds_up(doc)
-    active = sorted((s for s in lookup_all(admin, "opportunity-status") if s["active"]),
+    active = sorted((s for s in lookup_all(admin, "opportunity-status") if is_stage(s)),
                     key=lambda s: (s["position"], s["id"]))
     assert [r["status_id"] for r in doc["data"]] == [s["id"] for s in active]
     assert gone["id"] not in [r["status_id"] for r in doc["data"]]
+    assert not {statuses["Won"]["id"], statuses["Lost"]["id"]} & {r["status_id"] for r in doc["data"]}
     by_status = {r["status_id"]: r for r in doc["data"]}
     for s in active:
         row = by_status[s["id"]]
@@ -312,6 +322,58 @@ def test_funnel_of_everyone_matches_the_lists_it_links_to(admin, deals, statuses
         assert sum((money(o["value"]) for o in listed), Decimal(0)) == money(row["value"])
         assert sum((money(o["weighted_value"]) for o in listed), Decimal(0)) == money(row["weighted_value"])
     assert funnel(member_client) == doc
+
+
+def test_funnel_stages_are_the_statuses_neither_won_nor_lost(admin, deals, statuses):
+    """A status with probability 0 or 100 is no stage (its deals are lost or
+    won), whatever its label; one without a probability is. An open deal
+    left in a won status with a probability of its own is in no row."""
+    owner = salesperson(admin)
+    closing = make_lookup(admin, "opportunity-status", probability=100)
+    dropping = make_lookup(admin, "opportunity-status", probability=0)
+    unweighted = make_lookup(admin, "opportunity-status")
+    assert unweighted["probability"] is None
+    deals.make(owner, "2026-05-01", "10.00", status=closing)                        # won
+    deals.make(owner, "2026-05-01", "20.00", status=dropping)                       # lost
+    kept = deals.make(owner, "2026-05-01", "30.00", status=unweighted)              # open (10 %)
+    deals.make(owner, "2026-05-01", "40.00", status=statuses["Won"], probability=60)  # open, in no stage
+    doc = funnel(admin, owner_id=owner["id"])
+    assert_funnel_adds_up(doc)
+    ids = [r["status_id"] for r in doc["data"]]
+    for status in (closing, dropping, statuses["Won"], statuses["Lost"]):
+        assert status["id"] not in ids
+    row = next(r for r in doc["data"] if r["status_id"] == unweighted["id"])
+    assert (row["count"], row["value"]) == (1, kept["value"])
+    assert doc["totals"]["count"] == 1
+    for status in (closing, dropping, unweighted):  # out of the way of later tests
+        r = admin.patch(f"/lookups/opportunity-status/{status['id']}", {"active": False})
+        assert r.status == 200, r
+
+
+def test_every_funnel_link_lists_exactly_the_deals_it_counts(admin, deals, statuses):
+    """Followed with the API, each row's opportunities_url lists as many
+    deals as the row counts, with the same value and weighted value, for
+    every combination of filters."""
+    owner = salesperson(admin)
+    for status in statuses.values():
+        if status["active"]:
+            deals.make(owner, "2026-04-15", "100.00", status=status)
+            deals.make(owner, "2026-09-15", "7.77", status=status)
+    deals.make(owner, "2026-04-15", "55.00", status=statuses["Won"], probability=60)
+    deals.make(owner, "2026-04-15", "66.00", status=statuses["New"], deleted=True)
+    for query in ({"owner_id": owner["id"]},
+                  {"owner_id": owner["id"], "from": "2026-04-01", "to": "2026-06-30"},
+                  {"owner_id": owner["id"], "from": "2026-09-15"},
+                  {"owner_id": owner["id"], "to": "2026-04-15"}):
+        doc = funnel(admin, **query)
+        assert_funnel_adds_up(doc)
+        assert doc["totals"]["count"] > 0, query
+        for row in doc["data"]:
+            listed = list_all(admin, row["opportunities_url"], 3)
+            assert len(listed) == row["count"], (query, row)
+            assert sum((money(o["value"]) for o in listed), Decimal(0)) == money(row["value"]), (query, row)
+            assert sum((money(o["weighted_value"]) for o in listed), Decimal(0)) == \
+                money(row["weighted_value"]), (query, row)
 
 
 def test_funnel_of_a_salesperson_without_deals_is_all_zeros(admin):

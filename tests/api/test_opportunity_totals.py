@@ -1,5 +1,5 @@
 """The monthly opportunity totals the reports and the dashboard read
-(db/migrations/0010): after every kind of write, over the API and in plain
+(db/functions/totals.sql): after every kind of write, over the API and in plain
 SQL, the totals kept by the writing transactions (folded totals plus the
 changes not folded yet) equal a full recount of the deals, and so do the
 folded totals alone after a fold. The figures the reports compute from them

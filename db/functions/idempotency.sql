@@ -2,23 +2,10 @@
 -- gets the first response again instead of doing the work twice. Keys are
 -- per user and stored hashed; the record commits with the write itself.
 
-CREATE TABLE idempotency_keys (
-  user_id      bigint NOT NULL REFERENCES users (id),
-  key_hash     bytea NOT NULL,
-  request_hash bytea NOT NULL,
-  status       integer NOT NULL,
-  location     text,
-  etag         text,
-  body         text NOT NULL,
-  created_at   timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (user_id, key_hash)
-);
-CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
-
 -- Runs first in the transaction of a POST that carries a key. Holds a lock
 -- on the key until that transaction ends, so a racing retry gets 409; a
 -- finished one is replayed (C4200 carries the stored response).
-CREATE FUNCTION api_idempotency_claim(p_key bytea, p_request bytea) RETURNS void
+CREATE OR REPLACE FUNCTION api_idempotency_claim(p_key bytea, p_request bytea) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE k idempotency_keys; v_user bigint := api_caller();
 BEGIN
@@ -39,7 +26,8 @@ BEGIN
                                                           'etag', k.etag, 'body', k.body));
 END $$;
 
-CREATE FUNCTION api_idempotency_record(p_key bytea, p_request bytea, p_status integer, p_location text,
+-- Records the response of a POST that carried a key, in its transaction.
+CREATE OR REPLACE FUNCTION api_idempotency_record(p_key bytea, p_request bytea, p_status integer, p_location text,
                                        p_etag text, p_body text) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN

@@ -1,38 +1,6 @@
 -- Accounts.
 
-------------------------------------------------------------------------
--- Accounts
-------------------------------------------------------------------------
-CREATE TABLE accounts (
-  id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  name        text NOT NULL CONSTRAINT accounts__name__check CHECK (char_length(name) BETWEEN 1 AND 200),
-  source_kind text NOT NULL DEFAULT 'source' CHECK (source_kind = 'source'),
-  source_id   bigint,
-  owner_id    bigint NOT NULL CONSTRAINT accounts__owner_id__fk REFERENCES users (id),
-  website     text CONSTRAINT accounts__website__check CHECK (char_length(website) <= 500),
-  phone       text CONSTRAINT accounts__phone__check CHECK (char_length(phone) <= 500),
-  notes       text CONSTRAINT accounts__notes__check CHECK (char_length(notes) <= 10000),
-  external_id text CONSTRAINT accounts__external_id__check CHECK (char_length(external_id) BETWEEN 1 AND 200),
-  created_at  timestamptz NOT NULL DEFAULT now(),
-  updated_at  timestamptz NOT NULL DEFAULT now(),
-  version     integer NOT NULL DEFAULT 1,
-  deleted_at  timestamptz,
-  CONSTRAINT accounts__source_id__fk FOREIGN KEY (source_kind, source_id) REFERENCES lookup_items (kind, id)
-);
-CREATE UNIQUE INDEX accounts__external_id__unique ON accounts (external_id)
-  WHERE deleted_at IS NULL AND external_id IS NOT NULL;
-CREATE INDEX accounts_owner ON accounts (owner_id, id);
-CREATE INDEX accounts_source ON accounts (source_id) WHERE source_id IS NOT NULL;
-CREATE INDEX accounts_updated ON accounts (updated_at, id);
-CREATE INDEX accounts_name_trgm ON accounts USING gin (name gin_trgm_ops);
-
--- How many records refer to a lookup item (extended as tables arrive).
-CREATE FUNCTION lookup_reference_count(p_id bigint) RETURNS bigint
-LANGUAGE sql STABLE AS $$
-  SELECT (SELECT count(*) FROM accounts WHERE source_id = p_id)
-$$;
-
-CREATE FUNCTION account_json(a accounts) RETURNS json
+CREATE OR REPLACE FUNCTION account_json(a accounts) RETURNS json
 LANGUAGE sql STABLE AS $$
   SELECT json_build_object('id', a.id, 'name', a.name, 'source_id', a.source_id, 'owner_id', a.owner_id,
     'website', a.website, 'phone', a.phone, 'notes', a.notes, 'external_id', a.external_id,
@@ -42,7 +10,7 @@ $$;
 
 -- Applies a (validated) merge patch or full replacement to an account and
 -- checks its references. On replace, absent fields fall back to defaults.
-CREATE FUNCTION account_apply(a accounts, p jsonb, p_replace boolean) RETURNS accounts
+CREATE OR REPLACE FUNCTION account_apply(a accounts, p jsonb, p_replace boolean) RETURNS accounts
 LANGUAGE plpgsql AS $$
 DECLARE errors jsonb := '[]'; old_source bigint := a.source_id; old_owner bigint := a.owner_id;
 BEGIN
@@ -71,7 +39,7 @@ END $$;
 
 -- The database's checks of a body alone, for a 422 that lists every invalid
 -- field even when some already failed before the database (raises 422).
-CREATE FUNCTION api_account_check(p jsonb, p_id bigint) RETURNS void
+CREATE OR REPLACE FUNCTION api_account_check(p jsonb, p_id bigint) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE a accounts;
 BEGIN
@@ -81,7 +49,7 @@ BEGIN
   PERFORM account_apply(a, p, false);
 END $$;
 
-CREATE FUNCTION api_account_create(p jsonb) RETURNS TABLE (body json, version integer, id bigint)
+CREATE OR REPLACE FUNCTION api_account_create(p jsonb) RETURNS TABLE (body json, version integer, id bigint)
 LANGUAGE plpgsql AS $$
 DECLARE a accounts;
 BEGIN
@@ -92,7 +60,7 @@ BEGIN
   RETURN QUERY SELECT account_json(a), a.version, a.id;
 END $$;
 
-CREATE FUNCTION account_store_changes(old accounts, new accounts) RETURNS accounts
+CREATE OR REPLACE FUNCTION account_store_changes(old accounts, new accounts) RETURNS accounts
 LANGUAGE plpgsql AS $$
 BEGIN
   IF new IS NOT DISTINCT FROM old THEN RETURN old; END IF;
@@ -103,7 +71,7 @@ BEGIN
   RETURN new;
 END $$;
 
-CREATE FUNCTION api_account_patch(p_id bigint, p jsonb, p_if_match integer)
+CREATE OR REPLACE FUNCTION api_account_patch(p_id bigint, p jsonb, p_if_match integer)
 RETURNS TABLE (body json, version integer, id bigint)
 LANGUAGE plpgsql AS $$
 DECLARE old accounts; new accounts;
@@ -117,7 +85,7 @@ END $$;
 
 -- Upsert by external id: 201 when created, 200 when replaced.
 -- p_if_match: NULL (no If-Match), -1 (If-Match: *, must exist) or a version.
-CREATE FUNCTION api_account_upsert(p_external_id text, p jsonb, p_if_match integer)
+CREATE OR REPLACE FUNCTION api_account_upsert(p_external_id text, p jsonb, p_if_match integer)
 RETURNS TABLE (body json, version integer, id bigint, created boolean)
 LANGUAGE plpgsql AS $$
 DECLARE old accounts; new accounts;
@@ -138,16 +106,30 @@ BEGIN
   RETURN QUERY SELECT account_json(new), new.version, new.id, false;
 END $$;
 
-CREATE FUNCTION api_account_delete(p_id bigint, p_if_match integer)
+-- A soft delete, refused (409) while live opportunities name the account.
+CREATE OR REPLACE FUNCTION api_account_delete(p_id bigint, p_if_match integer)
 RETURNS TABLE (body json, version integer, id bigint)
 LANGUAGE plpgsql AS $$
-DECLARE old accounts;
+DECLARE old accounts; live bigint;
 BEGIN
   SELECT * INTO old FROM accounts WHERE accounts.id = p_id AND deleted_at IS NULL FOR UPDATE;
   IF NOT FOUND THEN PERFORM api_fail('C4404', 'No account has this id.'); END IF;
   PERFORM api_check_version(old.version, p_if_match);
+  SELECT count(*) INTO live FROM opportunities WHERE account_id = p_id AND deleted_at IS NULL;
+  IF live > 0 THEN
+    PERFORM api_fail('C4409', format('The account still has %s live opportunit%s; delete or move them first.',
+                                     live, CASE WHEN live = 1 THEN 'y' ELSE 'ies' END), NULL, live::text);
+  END IF;
   UPDATE accounts SET deleted_at = now(), updated_at = now(), version = accounts.version + 1
    WHERE accounts.id = p_id RETURNING * INTO old;
   RETURN QUERY SELECT account_json(old), old.version, old.id;
 END $$;
 
+-- 404 unless the account exists and is not deleted.
+CREATE OR REPLACE FUNCTION account_check_live(p_id bigint) RETURNS void
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM accounts WHERE id = p_id AND deleted_at IS NULL) THEN
+    PERFORM api_fail('C4404', 'No account has this id.');
+  END IF;
+END $$;

@@ -1,34 +1,6 @@
--- Lookup tables and their seeded defaults.
+-- The lookup tables (one table, lookup_items, for the five lists).
 
-------------------------------------------------------------------------
--- Lookup tables: one table for the five lists, kind tells them apart.
-------------------------------------------------------------------------
-CREATE TABLE lookup_items (
-  id                  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  kind                text NOT NULL CONSTRAINT lookup_items__kind__check CHECK (kind IN
-                        ('opportunity-status', 'opportunity-forecast', 'opportunity-loss-reason', 'product', 'source')),
-  label               text NOT NULL CONSTRAINT lookup_items__label__check CHECK (char_length(label) BETWEEN 1 AND 100),
-  position            integer NOT NULL DEFAULT 0,
-  active              boolean NOT NULL DEFAULT true,
-  is_default          boolean NOT NULL DEFAULT false,
-  probability         smallint CONSTRAINT lookup_items__probability__check CHECK (probability BETWEEN 0 AND 100),
-  include_in_forecast boolean,
-  unit_price          numeric(12, 2) CONSTRAINT lookup_items__unit_price__check CHECK (unit_price BETWEEN 0 AND 1000000000),
-  created_at          timestamptz NOT NULL DEFAULT now(),
-  updated_at          timestamptz NOT NULL DEFAULT now(),
-  version             integer NOT NULL DEFAULT 1,
-  CONSTRAINT lookup_items__kind_id__unique UNIQUE (kind, id),
-  CONSTRAINT lookup_items__probability__kind CHECK (kind = 'opportunity-status' OR probability IS NULL),
-  CONSTRAINT lookup_items__include_in_forecast__kind
-    CHECK ((kind = 'opportunity-forecast') = (include_in_forecast IS NOT NULL)),
-  CONSTRAINT lookup_items__unit_price__kind CHECK (kind = 'product' OR unit_price IS NULL),
-  CONSTRAINT lookup_items__is_default__active CHECK (active OR NOT is_default)
-);
-CREATE UNIQUE INDEX lookup_items__label__unique ON lookup_items (kind, lower(label));
-CREATE UNIQUE INDEX lookup_items__is_default__unique ON lookup_items (kind) WHERE is_default;
-CREATE INDEX lookup_items_order ON lookup_items (kind, position, id);
-
-CREATE FUNCTION lookup_json(l lookup_items) RETURNS json
+CREATE OR REPLACE FUNCTION lookup_json(l lookup_items) RETURNS json
 LANGUAGE sql STABLE AS $$
   SELECT CASE l.kind
     WHEN 'opportunity-status' THEN json_build_object('id', l.id, 'label', l.label, 'position', l.position,
@@ -48,7 +20,7 @@ $$;
 
 -- Checks a reference to a lookup item for a new value: it must exist in the
 -- right table and be active. Returns field errors (empty array when fine).
-CREATE FUNCTION lookup_reference_errors(p_kind text, p_id bigint, p_field text) RETURNS jsonb
+CREATE OR REPLACE FUNCTION lookup_reference_errors(p_kind text, p_id bigint, p_field text) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE v_active boolean;
 BEGIN
@@ -59,7 +31,7 @@ BEGIN
   RETURN '[]';
 END $$;
 
-CREATE FUNCTION lookup_apply(l lookup_items, p jsonb) RETURNS lookup_items
+CREATE OR REPLACE FUNCTION lookup_apply(l lookup_items, p jsonb) RETURNS lookup_items
 LANGUAGE plpgsql AS $$
 BEGIN
   IF p ? 'label' THEN l.label := p->>'label'; END IF;
@@ -83,14 +55,14 @@ END $$;
 -- changes of a table are serialised: a concurrent one waits for the lock,
 -- then (fresh snapshot per statement) clears the default just committed
 -- instead of colliding with it on lookup_items__is_default__unique.
-CREATE FUNCTION lookup_clear_other_defaults(p_kind text, p_id bigint) RETURNS void
+CREATE OR REPLACE FUNCTION lookup_clear_other_defaults(p_kind text, p_id bigint) RETURNS void
 LANGUAGE sql AS $$
   SELECT pg_advisory_xact_lock(hashtext('lookup-default:' || p_kind));
   UPDATE lookup_items SET is_default = false, updated_at = now(), version = version + 1
    WHERE kind = p_kind AND is_default AND id IS DISTINCT FROM p_id
 $$;
 
-CREATE FUNCTION api_lookup_create(p_kind text, p jsonb) RETURNS TABLE (body json, version integer, id bigint)
+CREATE OR REPLACE FUNCTION api_lookup_create(p_kind text, p jsonb) RETURNS TABLE (body json, version integer, id bigint)
 LANGUAGE plpgsql AS $$
 DECLARE l lookup_items;
 BEGIN
@@ -106,7 +78,7 @@ BEGIN
   RETURN QUERY SELECT lookup_json(l), l.version, l.id;
 END $$;
 
-CREATE FUNCTION api_lookup_patch(p_kind text, p_id bigint, p jsonb, p_if_match integer)
+CREATE OR REPLACE FUNCTION api_lookup_patch(p_kind text, p_id bigint, p jsonb, p_if_match integer)
 RETURNS TABLE (body json, version integer, id bigint)
 LANGUAGE plpgsql AS $$
 DECLARE old lookup_items; new lookup_items;
@@ -126,7 +98,7 @@ BEGIN
   RETURN QUERY SELECT lookup_json(new), new.version, new.id;
 END $$;
 
-CREATE FUNCTION api_lookup_delete(p_kind text, p_id bigint, p_if_match integer)
+CREATE OR REPLACE FUNCTION api_lookup_delete(p_kind text, p_id bigint, p_if_match integer)
 RETURNS TABLE (body json, version integer, id bigint)
 LANGUAGE plpgsql AS $$
 DECLARE old lookup_items; refs bigint;
@@ -143,27 +115,15 @@ BEGIN
   RETURN QUERY SELECT lookup_json(old), old.version, old.id;
 END $$;
 
-------------------------------------------------------------------------
--- Seeded defaults of the lookup tables
-------------------------------------------------------------------------
-INSERT INTO lookup_items (kind, label, position, is_default, probability) VALUES
-  ('opportunity-status', 'New', 1, true, 10),
-  ('opportunity-status', 'Qualified', 2, false, 25),
-  ('opportunity-status', 'Proposal', 3, false, 50),
-  ('opportunity-status', 'Negotiation', 4, false, 75),
-  ('opportunity-status', 'Won', 5, false, 100),
-  ('opportunity-status', 'Lost', 6, false, 0);
-INSERT INTO lookup_items (kind, label, position, is_default, include_in_forecast) VALUES
-  ('opportunity-forecast', 'Pipeline', 1, true, true),
-  ('opportunity-forecast', 'Best case', 2, false, true),
-  ('opportunity-forecast', 'Commit', 3, false, true),
-  ('opportunity-forecast', 'Omitted', 4, false, false);
-INSERT INTO lookup_items (kind, label, position) VALUES
-  ('opportunity-loss-reason', 'Price', 1),
-  ('opportunity-loss-reason', 'Competitor', 2),
-  ('opportunity-loss-reason', 'No budget', 3),
-  ('opportunity-loss-reason', 'No decision', 4),
-  ('source', 'Website', 1),
-  ('source', 'Referral', 2),
-  ('source', 'Trade show', 3),
-  ('source', 'Cold call', 4);
+-- How many records refer to a lookup item: accounts, opportunities, their
+-- lines, and saved forecast reports naming it in status_ids or
+-- forecast_ids. Deleting an item in use is refused with 409 (deactivate
+-- it instead).
+CREATE OR REPLACE FUNCTION lookup_reference_count(p_id bigint) RETURNS bigint
+LANGUAGE sql STABLE AS $$
+  SELECT (SELECT count(*) FROM accounts WHERE source_id = p_id)
+       + (SELECT count(*) FROM opportunities
+           WHERE status_id = p_id OR forecast_id = p_id OR source_id = p_id OR loss_reason_id = p_id)
+       + (SELECT count(*) FROM opportunity_lines WHERE product_id = p_id)
+       + (SELECT count(*) FROM forecast_reports WHERE p_id = ANY (status_ids) OR p_id = ANY (forecast_ids))
+$$;

@@ -1,6 +1,7 @@
--- Forecast reports (SPEC 4.1): saved report definitions, and the one
--- function that runs a definition (saved or given as query parameters)
--- and builds the whole result as one JSON document.
+-- Forecast reports (SPEC 4.1): saved report definitions (their CRUD), and
+-- the functions that run a definition (saved or given as query parameters)
+-- and build the whole result as one JSON document from the monthly totals
+-- (totals.sql).
 --
 -- A definition: owner_ids (empty = every owner), a close-date window given
 -- either as from/to (inclusive dates) or as a relative period, status_ids
@@ -35,48 +36,7 @@
 -- runnable by everyone; only its owner or an admin may change or delete it
 -- (403 for others who can see it).
 
-CREATE TABLE forecast_reports (
-  id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  name         text NOT NULL CONSTRAINT forecast_reports__name__check CHECK (char_length(name) BETWEEN 1 AND 200),
-  owner_id     bigint NOT NULL CONSTRAINT forecast_reports__owner_id__fk REFERENCES users (id),
-  shared       boolean NOT NULL DEFAULT false,
-  owner_ids    bigint[] NOT NULL DEFAULT '{}',
-  from_date    date,
-  to_date      date,
-  period       text CONSTRAINT forecast_reports__period__check CHECK (period IN
-                 ('this_month', 'this_quarter', 'this_year', 'next_quarter', 'last_12_months', 'next_12_months')),
-  status_ids   bigint[] NOT NULL DEFAULT '{}',
-  forecast_ids bigint[] NOT NULL DEFAULT '{}',
-  outcomes     text[] NOT NULL DEFAULT '{open,won}'
-                 CONSTRAINT forecast_reports__outcomes__check
-                 CHECK (cardinality(outcomes) BETWEEN 1 AND 3 AND outcomes <@ '{open,won,lost}'),
-  group_by     text NOT NULL DEFAULT 'month'
-                 CONSTRAINT forecast_reports__group_by__check CHECK (group_by IN ('month', 'quarter')),
-  split_by     text NOT NULL DEFAULT 'none'
-                 CONSTRAINT forecast_reports__split_by__check CHECK (split_by IN ('owner', 'status', 'forecast', 'none')),
-  created_at   timestamptz NOT NULL DEFAULT now(),
-  updated_at   timestamptz NOT NULL DEFAULT now(),
-  version      integer NOT NULL DEFAULT 1,
-  -- Exactly one form of window: from and to, or period.
-  CONSTRAINT forecast_reports__period__form
-    CHECK ((from_date IS NULL) = (to_date IS NULL) AND (period IS NULL) = (from_date IS NOT NULL)),
-  CONSTRAINT forecast_reports__to__order CHECK (to_date >= from_date)
-);
-CREATE INDEX forecast_reports_owner ON forecast_reports (owner_id, id);
-CREATE INDEX forecast_reports_shared ON forecast_reports (id) WHERE shared;
-
--- Lookup items named by a saved report are references too: deleting one is
--- refused with 409 (deactivate it instead), like any other reference.
-CREATE OR REPLACE FUNCTION lookup_reference_count(p_id bigint) RETURNS bigint
-LANGUAGE sql STABLE AS $$
-  SELECT (SELECT count(*) FROM accounts WHERE source_id = p_id)
-       + (SELECT count(*) FROM opportunities
-           WHERE status_id = p_id OR forecast_id = p_id OR source_id = p_id OR loss_reason_id = p_id)
-       + (SELECT count(*) FROM opportunity_lines WHERE product_id = p_id)
-       + (SELECT count(*) FROM forecast_reports WHERE p_id = ANY (status_ids) OR p_id = ANY (forecast_ids))
-$$;
-
-CREATE FUNCTION forecast_report_json(r forecast_reports) RETURNS json
+CREATE OR REPLACE FUNCTION forecast_report_json(r forecast_reports) RETURNS json
 LANGUAGE sql STABLE AS $$
   SELECT json_build_object('id', r.id, 'name', r.name, 'owner_id', r.owner_id, 'shared', r.shared,
     'owner_ids', to_json(r.owner_ids), 'from', r.from_date, 'to', r.to_date, 'period', r.period,
@@ -91,13 +51,13 @@ $$;
 ------------------------------------------------------------------------
 
 -- How many months into its fiscal year (0-11) the month of p_date is.
-CREATE FUNCTION forecast_report_fiscal_month(p_date date, p_start_month integer) RETURNS integer
+CREATE OR REPLACE FUNCTION forecast_report_fiscal_month(p_date date, p_start_month integer) RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT (extract(month FROM p_date)::integer - p_start_month + 12) % 12
 $$;
 
 -- The first day of the period (month, or fiscal quarter) holding p_date.
-CREATE FUNCTION forecast_report_period_start(p_date date, p_group_by text, p_start_month integer) RETURNS date
+CREATE OR REPLACE FUNCTION forecast_report_period_start(p_date date, p_group_by text, p_start_month integer) RETURNS date
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT (date_trunc('month', p_date::timestamp)
           - make_interval(months => CASE p_group_by WHEN 'quarter'
@@ -105,7 +65,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 
 -- The key of the period starting on p_start: '2026-11' or '2026-Q3'.
-CREATE FUNCTION forecast_report_period_key(p_start date, p_group_by text, p_start_month integer) RETURNS text
+CREATE OR REPLACE FUNCTION forecast_report_period_key(p_start date, p_group_by text, p_start_month integer) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT CASE p_group_by
     WHEN 'month' THEN to_char(p_start, 'YYYY-MM')
@@ -115,18 +75,9 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   END
 $$;
 
--- The index of the period holding p_date among those that start on
--- p_first (a period start): whole months since p_first, or thirds of them.
-CREATE FUNCTION forecast_report_period_index(p_date date, p_first date, p_group_by text) RETURNS integer
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT ((extract(year FROM p_date)::integer * 12 + extract(month FROM p_date)::integer)
-          - (extract(year FROM p_first)::integer * 12 + extract(month FROM p_first)::integer))
-         / CASE p_group_by WHEN 'quarter' THEN 3 ELSE 1 END
-$$;
-
--- Every period overlapping [p_from, p_to] in order (idx from 0, as
--- forecast_report_period_index counts them), clipped to the window.
-CREATE FUNCTION forecast_report_periods(p_from date, p_to date, p_group_by text, p_start_month integer)
+-- Every period overlapping [p_from, p_to] in order (idx from 0), clipped
+-- to the window.
+CREATE OR REPLACE FUNCTION forecast_report_periods(p_from date, p_to date, p_group_by text, p_start_month integer)
 RETURNS TABLE (idx integer, key text, from_date date, to_date date)
 LANGUAGE sql IMMUTABLE PARALLEL SAFE ROWS 24 AS $$
   SELECT (row_number() OVER (ORDER BY s) - 1)::integer,
@@ -140,7 +91,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE ROWS 24 AS $$
 $$;
 
 -- The window of a relative period on p_today (see the rules at the top).
-CREATE FUNCTION forecast_report_period_window(p_period text, p_today date, p_start_month integer,
+CREATE OR REPLACE FUNCTION forecast_report_period_window(p_period text, p_today date, p_start_month integer,
                                               OUT from_date date, OUT to_date date)
 LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE
@@ -173,7 +124,7 @@ BEGIN
 END $$;
 
 -- The window of a definition: its from/to, or its period resolved today.
-CREATE FUNCTION forecast_report_window(r forecast_reports, OUT from_date date, OUT to_date date)
+CREATE OR REPLACE FUNCTION forecast_report_window(r forecast_reports, OUT from_date date, OUT to_date date)
 LANGUAGE sql STABLE AS $$
   SELECT coalesce(r.from_date, w.from_date), coalesce(r.to_date, w.to_date)
     FROM (SELECT * FROM forecast_report_period_window(r.period, current_date,
@@ -181,7 +132,7 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- Field errors of an explicit from/to window (empty array when fine).
-CREATE FUNCTION forecast_report_window_errors(p_from date, p_to date) RETURNS jsonb
+CREATE OR REPLACE FUNCTION forecast_report_window_errors(p_from date, p_to date) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
   errors jsonb := '[]';
@@ -205,7 +156,7 @@ END $$;
 -- Errors of ids in a list that name nothing: field "<name>[i]" (from 0).
 -- p_lock keeps the lookup items named by a report being saved from being
 -- deleted before it commits (the delete counts references under its lock).
-CREATE FUNCTION forecast_report_id_errors(p_ids bigint[], p_field text, p_kind text, p_lock boolean) RETURNS jsonb
+CREATE OR REPLACE FUNCTION forecast_report_id_errors(p_ids bigint[], p_field text, p_kind text, p_lock boolean) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE errors jsonb := '[]'; i integer;
 BEGIN
@@ -228,7 +179,7 @@ END $$;
 -- A new definition with every default: no window yet, every owner and
 -- status, the included forecast categories, open and won deals, by month,
 -- not split.
-CREATE FUNCTION forecast_report_defaults() RETURNS forecast_reports
+CREATE OR REPLACE FUNCTION forecast_report_defaults() RETURNS forecast_reports
 LANGUAGE plpgsql STABLE AS $$
 DECLARE r forecast_reports;
 BEGIN
@@ -237,7 +188,7 @@ BEGIN
   RETURN r;
 END $$;
 
-CREATE FUNCTION forecast_report_json_ids(p jsonb) RETURNS bigint[]
+CREATE OR REPLACE FUNCTION forecast_report_json_ids(p jsonb) RETURNS bigint[]
 LANGUAGE sql IMMUTABLE AS $$
   SELECT coalesce(array_agg(e::bigint ORDER BY n), '{}') FROM jsonb_array_elements_text(p) WITH ORDINALITY t(e, n)
 $$;
@@ -246,7 +197,7 @@ $$;
 -- parameters, and checks the result: the form of the window, the window
 -- itself when p_check_window (a saved report's window is checked when it
 -- changes, so an old report can still be renamed), and every id.
-CREATE FUNCTION forecast_report_apply(r forecast_reports, p jsonb, p_check_window boolean, p_lock boolean)
+CREATE OR REPLACE FUNCTION forecast_report_apply(r forecast_reports, p jsonb, p_check_window boolean, p_lock boolean)
 RETURNS forecast_reports
 LANGUAGE plpgsql AS $$
 DECLARE errors jsonb := '[]';
@@ -291,7 +242,7 @@ END $$;
 
 -- The report as the caller may see it: 404 when it does not exist or is
 -- someone else's private report (its existence must not leak).
-CREATE FUNCTION forecast_report_visible(p_id bigint, p_lock boolean) RETURNS forecast_reports
+CREATE OR REPLACE FUNCTION forecast_report_visible(p_id bigint, p_lock boolean) RETURNS forecast_reports
 LANGUAGE plpgsql AS $$
 DECLARE r forecast_reports;
 BEGIN
@@ -308,7 +259,7 @@ END $$;
 
 -- A report the caller may change: visible, theirs (or they are an admin),
 -- at the version If-Match names.
-CREATE FUNCTION forecast_report_lock_writable(p_id bigint, p_if_match integer) RETURNS forecast_reports
+CREATE OR REPLACE FUNCTION forecast_report_lock_writable(p_id bigint, p_if_match integer) RETURNS forecast_reports
 LANGUAGE plpgsql AS $$
 DECLARE r forecast_reports;
 BEGIN
@@ -320,7 +271,7 @@ BEGIN
   RETURN r;
 END $$;
 
-CREATE FUNCTION api_forecast_report_create(p jsonb) RETURNS TABLE (body json, version integer, id bigint)
+CREATE OR REPLACE FUNCTION api_forecast_report_create(p jsonb) RETURNS TABLE (body json, version integer, id bigint)
 LANGUAGE plpgsql AS $$
 DECLARE r forecast_reports;
 BEGIN
@@ -333,7 +284,7 @@ BEGIN
   RETURN QUERY SELECT forecast_report_json(r), r.version, r.id;
 END $$;
 
-CREATE FUNCTION api_forecast_report_patch(p_id bigint, p jsonb, p_if_match integer)
+CREATE OR REPLACE FUNCTION api_forecast_report_patch(p_id bigint, p jsonb, p_if_match integer)
 RETURNS TABLE (body json, version integer, id bigint)
 LANGUAGE plpgsql AS $$
 DECLARE old forecast_reports; new forecast_reports;
@@ -350,7 +301,7 @@ BEGIN
   RETURN QUERY SELECT forecast_report_json(new), new.version, new.id;
 END $$;
 
-CREATE FUNCTION api_forecast_report_delete(p_id bigint, p_if_match integer)
+CREATE OR REPLACE FUNCTION api_forecast_report_delete(p_id bigint, p_if_match integer)
 RETURNS TABLE (body json, version integer, id bigint)
 LANGUAGE plpgsql AS $$
 DECLARE old forecast_reports;
@@ -364,9 +315,11 @@ END $$;
 -- Results
 ------------------------------------------------------------------------
 
--- One cell: money as text with two decimals.
-CREATE FUNCTION forecast_report_cell(p_count numeric, p_value numeric, p_weighted numeric) RETURNS json
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+-- One cell: money as text with two decimals. STABLE like
+-- json_build_object, so the planner inlines it (an IMMUTABLE function over
+-- a STABLE one is called instead).
+CREATE OR REPLACE FUNCTION forecast_report_cell(p_count numeric, p_value numeric, p_weighted numeric) RETURNS json
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
   SELECT json_build_object('count', coalesce(p_count, 0)::bigint, 'value', round(coalesce(p_value, 0), 2)::text,
                            'weighted_value', round(coalesce(p_weighted, 0), 2)::text)
 $$;
@@ -375,57 +328,70 @@ $$;
 -- Opportunities count when live, closing in the window, in a forecast
 -- category that is included (or named by forecast_ids), and matching the
 -- owner, status and outcome filters. Each falls in exactly one cell, and
--- every sum adds the per-opportunity rounded figures, so every total is
--- exactly the sum of the cells it covers. Rows: one per split key with
--- deals, plus every key the filter of the same dimension names (so a
--- script asking for owners 3 and 7 always gets both rows); split_by none
--- gives one row (key null, label "All"). Owners are ordered by name,
--- statuses and forecast categories by position.
--- JIT is off: the planner's guesses for the CTEs are large enough to
--- trigger JIT compilation, which costs over a second per call and buys
--- nothing for a few thousand rows (measured: 1.7 s with it, 6 ms without).
-CREATE FUNCTION forecast_report_result(r forecast_reports, p_from date, p_to date) RETURNS json
-LANGUAGE sql STABLE SET jit = off AS $$
-  WITH s AS (
-    SELECT fiscal_year_start_month AS fiscal, currency,
-           forecast_report_period_start(p_from, r.group_by, fiscal_year_start_month) AS first_start,
-           CASE WHEN cardinality(r.forecast_ids) > 0 THEN r.forecast_ids
-                ELSE ARRAY(SELECT id FROM lookup_items WHERE kind = 'opportunity-forecast' AND include_in_forecast)
-           END AS forecast_ids
-      FROM settings
-  ),
-  periods AS (SELECT p.* FROM s, forecast_report_periods(p_from, p_to, r.group_by, s.fiscal) p),
-  deals AS (
-    SELECT CASE r.split_by WHEN 'owner' THEN o.owner_id WHEN 'status' THEN o.status_id
-                           WHEN 'forecast' THEN o.forecast_id ELSE 0 END AS row_key,
-           forecast_report_period_index(o.close_date, s.first_start, r.group_by) AS idx,
-           o.value, o.weighted_value
-      FROM s, opportunities o
-     WHERE o.deleted_at IS NULL AND o.close_date BETWEEN p_from AND p_to
-       AND (cardinality(r.owner_ids) = 0 OR o.owner_id = ANY (r.owner_ids))
-       AND (cardinality(r.status_ids) = 0 OR o.status_id = ANY (r.status_ids))
-       AND o.forecast_id = ANY (s.forecast_ids)
-       AND o.outcome = ANY (r.outcomes)
+-- every sum adds the per-opportunity rounded figures (as the monthly
+-- totals keep them), so every total is exactly the sum of the cells it
+-- covers. Rows: one per split key with deals, plus every key the filter of
+-- the same dimension names (so a script asking for owners 3 and 7 always
+-- gets both rows); split_by none gives one row (key null, label "All").
+-- Owners are ordered by name, statuses and forecast categories by
+-- position.
+-- The definition's fields are copied into variables first: a query
+-- reading r.owner_ids fetches the field from the record for every row it
+-- filters. plpgsql keeps the query's plan for the connection, one plan for
+-- every call (any window reads the totals the same way: a range of the
+-- primary key, the edge days from the close-date index; planning again
+-- for each call's values cost a quarter of its time). JIT is off: the
+-- planner's guesses for the CTEs are large enough to trigger JIT
+-- compilation, which costs far more than the query.
+CREATE OR REPLACE FUNCTION forecast_report_result(r forecast_reports, p_from date, p_to date) RETURNS json
+LANGUAGE plpgsql STABLE SET jit = off SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+  v_settings settings;
+  v_split text := r.split_by;
+  v_owner_ids bigint[] := r.owner_ids;
+  v_status_ids bigint[] := r.status_ids;
+  v_outcomes text[] := r.outcomes;
+  v_forecast_ids bigint[];
+  v_first_no integer; -- the month number of the first period's start
+  v_step integer := CASE r.group_by WHEN 'quarter' THEN 3 ELSE 1 END;
+BEGIN
+  SELECT * INTO v_settings FROM settings;
+  v_first_no := opportunity_month_no(forecast_report_period_start(p_from, r.group_by,
+                                                                  v_settings.fiscal_year_start_month));
+  v_forecast_ids := CASE WHEN cardinality(r.forecast_ids) > 0 THEN r.forecast_ids
+    ELSE ARRAY(SELECT id FROM lookup_items WHERE kind = 'opportunity-forecast' AND include_in_forecast) END;
+  RETURN (
+  WITH periods AS (
+    SELECT p.* FROM forecast_report_periods(p_from, p_to, r.group_by, v_settings.fiscal_year_start_month) p
   ),
   cells AS (
-    SELECT row_key, idx, count(*) AS n, sum(value) AS v, sum(weighted_value) AS w FROM deals GROUP BY row_key, idx
+    SELECT CASE v_split WHEN 'owner' THEN t.owner_id WHEN 'status' THEN t.status_id
+                        WHEN 'forecast' THEN t.forecast_id ELSE 0 END AS row_key,
+           (t.month_no - v_first_no) / v_step AS idx,
+           sum(t.deals) AS n, sum(t.value) AS v, sum(t.weighted_value) AS w
+      FROM opportunity_totals_between(p_from, p_to) t
+     WHERE (cardinality(v_owner_ids) = 0 OR t.owner_id = ANY (v_owner_ids))
+       AND (cardinality(v_status_ids) = 0 OR t.status_id = ANY (v_status_ids))
+       AND t.forecast_id = ANY (v_forecast_ids)
+       AND t.outcome = ANY (v_outcomes)
+     GROUP BY 1, 2 HAVING sum(t.deals) <> 0
   ),
   keys AS (
     SELECT row_key FROM cells
     UNION
-    SELECT unnest(CASE r.split_by WHEN 'owner' THEN r.owner_ids WHEN 'status' THEN r.status_ids
-                                  WHEN 'forecast' THEN r.forecast_ids ELSE '{}'::bigint[] END)
+    SELECT unnest(CASE v_split WHEN 'owner' THEN v_owner_ids WHEN 'status' THEN v_status_ids
+                               WHEN 'forecast' THEN r.forecast_ids ELSE '{}'::bigint[] END)
     UNION
-    SELECT 0 WHERE r.split_by = 'none'
+    SELECT 0 WHERE v_split = 'none'
   ),
   labelled AS (
     SELECT k.row_key,
-           CASE r.split_by WHEN 'none' THEN 'All' WHEN 'owner' THEN u.name ELSE l.label END AS label,
-           CASE r.split_by WHEN 'owner' THEN u.name ELSE '' END AS sort_name,
+           CASE v_split WHEN 'none' THEN 'All' WHEN 'owner' THEN u.name ELSE l.label END AS label,
+           CASE v_split WHEN 'owner' THEN u.name ELSE '' END AS sort_name,
            coalesce(l.position, 0) AS sort_position
       FROM keys k
-      LEFT JOIN users u ON r.split_by = 'owner' AND u.id = k.row_key
-      LEFT JOIN lookup_items l ON r.split_by IN ('status', 'forecast') AND l.id = k.row_key
+      LEFT JOIN users u ON v_split = 'owner' AND u.id = k.row_key
+      LEFT JOIN lookup_items l ON v_split IN ('status', 'forecast') AND l.id = k.row_key
   ),
   rows AS (
     SELECT lb.row_key, lb.label, lb.sort_name, lb.sort_position,
@@ -442,26 +408,33 @@ LANGUAGE sql STABLE SET jit = off AS $$
   )
   SELECT json_build_object(
     'report', json_build_object('id', r.id, 'name', r.name, 'period', r.period, 'from', p_from, 'to', p_to,
-                                'group_by', r.group_by, 'split_by', r.split_by, 'owner_ids', to_json(r.owner_ids),
-                                'status_ids', to_json(r.status_ids), 'forecast_ids', to_json(r.forecast_ids),
-                                'outcomes', to_json(r.outcomes), 'fiscal_year_start_month', s.fiscal,
-                                'currency', s.currency),
+                                'group_by', r.group_by, 'split_by', v_split, 'owner_ids', to_json(v_owner_ids),
+                                'status_ids', to_json(v_status_ids), 'forecast_ids', to_json(r.forecast_ids),
+                                'outcomes', to_json(v_outcomes),
+                                'fiscal_year_start_month', v_settings.fiscal_year_start_month,
+                                'currency', v_settings.currency),
     'periods', (SELECT json_agg(json_build_object('key', key, 'from', from_date, 'to', to_date) ORDER BY idx)
                   FROM periods),
     'rows', coalesce((SELECT json_agg(json_build_object(
-                                 'key', CASE WHEN r.split_by = 'none' THEN NULL ELSE row_key END,
+                                 'key', CASE WHEN v_split = 'none' THEN NULL ELSE row_key END,
                                  'label', label, 'cells', cells, 'total', total)
                                ORDER BY sort_name, sort_position, row_key) FROM rows), '[]'::json),
     'totals', (SELECT json_agg(forecast_report_cell(n, v, w) ORDER BY idx) FROM totals),
-    'grand_total', (SELECT forecast_report_cell(sum(n), sum(v), sum(w)) FROM cells))
-  FROM s
-$$;
+    'grand_total', (SELECT forecast_report_cell(sum(n), sum(v), sum(w)) FROM cells)));
+END $$;
 
--- Runs saved report p_id (404 unless visible), or, with p_id NULL, the
--- definition p given as query parameters (422 for invalid ones). A saved
--- from/to window is checked again when run: it may have aged past the
--- 2-year limit since it was saved.
-CREATE FUNCTION api_forecast_report_results(p_id bigint, p jsonb) RETURNS text
+-- Running a forecast report in two calls (api/deferred_body.h): the check,
+-- made while the request holds its HTTP thread, answers every 4xx (no such
+-- or no visible report, an invalid definition, a window out of bounds) and
+-- resolves the definition and its window; the computation, made on a
+-- report thread after the 200 went out, cannot fail on the request.
+
+-- The checked run: {"definition": <the forecast_reports row>, "from", "to",
+-- "name"} as text. Checks saved report p_id (404 unless visible), or, with
+-- p_id NULL, the definition p given as query parameters (422 for invalid
+-- ones). A saved from/to window is checked again when run: it may have
+-- aged past the 2-year limit since it was saved.
+CREATE OR REPLACE FUNCTION api_forecast_report_check(p_id bigint, p jsonb) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE r forecast_reports; w record;
 BEGIN
@@ -474,5 +447,12 @@ BEGIN
     r := forecast_report_apply(forecast_report_defaults(), p, true, false);
   END IF;
   SELECT * INTO w FROM forecast_report_window(r);
-  RETURN forecast_report_result(r, w.from_date, w.to_date)::text;
+  RETURN json_build_object('definition', row_to_json(r), 'from', w.from_date, 'to', w.to_date, 'name', r.name)::text;
 END $$;
+
+-- The result of a checked run (what api_forecast_report_check returned).
+CREATE OR REPLACE FUNCTION api_forecast_report_compute(p_checked jsonb) RETURNS text
+LANGUAGE sql STABLE AS $$
+  SELECT forecast_report_result(jsonb_populate_record(NULL::forecast_reports, p_checked->'definition'),
+                                (p_checked->>'from')::date, (p_checked->>'to')::date)::text
+$$;

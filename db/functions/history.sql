@@ -10,26 +10,8 @@
 -- they were; a line change gives a `lines` entry with snapshots plus one
 -- `value` entry per request when the value moved; no entry for a no-op.
 
-CREATE TABLE opportunity_history (
-  id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  opportunity_id  bigint NOT NULL REFERENCES opportunities (id),
-  change_id       uuid NOT NULL,
-  changed_at      timestamptz NOT NULL,
-  changed_by      bigint REFERENCES users (id),
-  changed_by_name text,
-  field           text NOT NULL,
-  old_value       jsonb,
-  new_value       jsonb,
-  old_label       text,
-  new_label       text
-);
-CREATE INDEX opportunity_history_opportunity ON opportunity_history (opportunity_id, id);
--- One `value` entry per request, however many lines it touched.
-CREATE UNIQUE INDEX opportunity_history_value_once ON opportunity_history (opportunity_id, change_id)
-  WHERE field = 'value';
-
 -- The id shared by every entry of the current transaction.
-CREATE FUNCTION history_change_id() RETURNS uuid
+CREATE OR REPLACE FUNCTION history_change_id() RETURNS uuid
 LANGUAGE plpgsql AS $$
 DECLARE v text := current_setting('app.change_id', true);
 BEGIN
@@ -42,7 +24,7 @@ END $$;
 
 -- Append-only: entries cannot be changed or removed, except while the
 -- transaction that wrote them folds several value moves into one entry.
-CREATE FUNCTION opportunity_history_append_only() RETURNS trigger
+CREATE OR REPLACE FUNCTION opportunity_history_append_only() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.change_id::text = coalesce(current_setting('app.change_id', true), '') THEN
@@ -50,24 +32,25 @@ BEGIN
   END IF;
   RAISE EXCEPTION 'opportunity history is append-only' USING ERRCODE = 'C4405';
 END $$;
-CREATE TRIGGER opportunity_history_append_only BEFORE UPDATE OR DELETE ON opportunity_history
+CREATE OR REPLACE TRIGGER opportunity_history_append_only BEFORE UPDATE OR DELETE ON opportunity_history
   FOR EACH ROW EXECUTE FUNCTION opportunity_history_append_only();
-CREATE TRIGGER opportunity_history_no_truncate BEFORE TRUNCATE ON opportunity_history
+CREATE OR REPLACE TRIGGER opportunity_history_no_truncate BEFORE TRUNCATE ON opportunity_history
   FOR EACH STATEMENT EXECUTE FUNCTION opportunity_history_append_only();
 
 -- The transaction that creates an opportunity records no history for it
 -- (its own lines are part of the creation, not changes).
-CREATE FUNCTION opportunity_mark_created(p_id bigint) RETURNS void
+CREATE OR REPLACE FUNCTION opportunity_mark_created(p_id bigint) RETURNS void
 LANGUAGE sql AS $$ SELECT txn_set_add('app.created', p_id) $$;
 
 -- True when changes to this opportunity are recorded now.
-CREATE FUNCTION history_applies(p_id bigint, p_created_at timestamptz) RETURNS boolean
+CREATE OR REPLACE FUNCTION history_applies(p_id bigint, p_created_at timestamptz) RETURNS boolean
 LANGUAGE sql STABLE AS $$
   SELECT NOT txn_set_has('app.created', p_id)
      AND now() - p_created_at >= make_interval(secs => (SELECT history_grace_seconds FROM settings))
 $$;
 
-CREATE FUNCTION history_add(p_id bigint, p_field text, p_old jsonb, p_new jsonb,
+-- Appends one entry (none when the value did not change).
+CREATE OR REPLACE FUNCTION history_add(p_id bigint, p_field text, p_old jsonb, p_new jsonb,
                             p_old_label text DEFAULT NULL, p_new_label text DEFAULT NULL) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE v_user bigint := api_caller();
@@ -79,15 +62,22 @@ BEGIN
           p_old, p_new, p_old_label, p_new_label);
 END $$;
 
-CREATE FUNCTION lookup_label(p_id bigint) RETURNS text
+-- A lookup item's label as it is now.
+CREATE OR REPLACE FUNCTION lookup_label(p_id bigint) RETURNS text
 LANGUAGE sql STABLE AS $$ SELECT label FROM lookup_items WHERE id = p_id $$;
 
-CREATE FUNCTION opportunity_history_on_update() RETURNS trigger
+-- The history triggers decide first whether a change is recorded, and
+-- only then do the work of recording it (turning both rows into JSON,
+-- looking up the deal's creation): a deal inside its grace window (every
+-- deal while the request that creates it runs) costs nothing more.
+CREATE OR REPLACE FUNCTION opportunity_history_on_update() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
-  o jsonb := to_jsonb(OLD); n jsonb := to_jsonb(NEW); f text;
+  o jsonb; n jsonb; f text;
 BEGIN
   IF NOT history_applies(NEW.id, NEW.created_at) THEN RETURN NULL; END IF;
+  o := to_jsonb(OLD);
+  n := to_jsonb(NEW);
   -- Plain fields: their JSON is their API form (dates as YYYY-MM-DD).
   FOREACH f IN ARRAY ARRAY['name', 'close_date', 'next_step', 'probability', 'competitor', 'description',
                            'win_loss_report', 'external_id'] LOOP
@@ -124,27 +114,27 @@ BEGIN
   END IF;
   RETURN NULL;
 END $$;
-
-CREATE TRIGGER opportunity_history AFTER UPDATE ON opportunities
+CREATE OR REPLACE TRIGGER opportunity_history AFTER UPDATE ON opportunities
   FOR EACH ROW EXECUTE FUNCTION opportunity_history_on_update();
 
-CREATE FUNCTION opportunity_lines_history() RETURNS trigger
+CREATE OR REPLACE FUNCTION opportunity_lines_history() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
   v_id bigint := CASE WHEN TG_OP = 'DELETE' THEN OLD.opportunity_id ELSE NEW.opportunity_id END;
-  v_created timestamptz := (SELECT created_at FROM opportunities WHERE id = v_id);
 BEGIN
-  IF NOT history_applies(v_id, v_created) THEN RETURN NULL; END IF;
+  IF txn_set_has('app.created', v_id)
+     OR NOT history_applies(v_id, (SELECT created_at FROM opportunities WHERE id = v_id)) THEN
+    RETURN NULL;
+  END IF;
   PERFORM history_add(v_id, 'lines',
     CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE to_jsonb(line_json(OLD)) END,
     CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE to_jsonb(line_json(NEW)) END);
   RETURN NULL;
 END $$;
-
-CREATE TRIGGER opportunity_lines_history AFTER INSERT OR UPDATE OR DELETE ON opportunity_lines
+CREATE OR REPLACE TRIGGER opportunity_lines_history AFTER INSERT OR UPDATE OR DELETE ON opportunity_lines
   FOR EACH ROW EXECUTE FUNCTION opportunity_lines_history();
 
-CREATE FUNCTION history_json(h opportunity_history) RETURNS json
+CREATE OR REPLACE FUNCTION history_json(h opportunity_history) RETURNS json
 LANGUAGE sql STABLE AS $$
   SELECT json_build_object('id', h.id, 'opportunity_id', h.opportunity_id, 'change_id', h.change_id,
     'changed_at', api_ts(h.changed_at),
@@ -154,7 +144,7 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- History outlives a deleted opportunity: only one that never existed is 404.
-CREATE FUNCTION opportunity_check_exists(p_id bigint) RETURNS void
+CREATE OR REPLACE FUNCTION opportunity_check_exists(p_id bigint) RETURNS void
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM opportunities WHERE id = p_id) THEN

@@ -1,109 +1,24 @@
 -- Opportunities and their lines, with exact money.
 --
--- Money is numeric with two decimals; derived figures are computed here and
--- nowhere else: a line's total and an opportunity's weighted value are
--- generated columns (round() on numeric rounds half away from zero), and
--- an opportunity's value is kept by a trigger on its lines, in the writing
--- transaction, as value + delta so concurrent line writes never lose a sum.
-
-CREATE TABLE opportunities (
-  id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  account_id       bigint NOT NULL CONSTRAINT opportunities__account_id__fk REFERENCES accounts (id),
-  name             text NOT NULL CONSTRAINT opportunities__name__check CHECK (char_length(name) BETWEEN 1 AND 200),
-  owner_id         bigint NOT NULL CONSTRAINT opportunities__owner_id__fk REFERENCES users (id),
-  status_kind      text NOT NULL DEFAULT 'opportunity-status' CHECK (status_kind = 'opportunity-status'),
-  status_id        bigint NOT NULL,
-  close_date       date NOT NULL,
-  next_step        text CONSTRAINT opportunities__next_step__check CHECK (char_length(next_step) <= 500),
-  forecast_kind    text NOT NULL DEFAULT 'opportunity-forecast' CHECK (forecast_kind = 'opportunity-forecast'),
-  forecast_id      bigint NOT NULL,
-  probability      smallint NOT NULL CONSTRAINT opportunities__probability__check CHECK (probability BETWEEN 0 AND 100),
-  competitor       text CONSTRAINT opportunities__competitor__check CHECK (char_length(competitor) <= 200),
-  source_kind      text NOT NULL DEFAULT 'source' CHECK (source_kind = 'source'),
-  source_id        bigint,
-  loss_reason_kind text NOT NULL DEFAULT 'opportunity-loss-reason' CHECK (loss_reason_kind = 'opportunity-loss-reason'),
-  loss_reason_id   bigint,
-  description      text CONSTRAINT opportunities__description__check CHECK (char_length(description) <= 10000),
-  win_loss_report  text CONSTRAINT opportunities__win_loss_report__check CHECK (char_length(win_loss_report) <= 10000),
-  external_id      text CONSTRAINT opportunities__external_id__check CHECK (char_length(external_id) BETWEEN 1 AND 200),
-  value            numeric(24, 2) NOT NULL DEFAULT 0 CONSTRAINT opportunities__value__check CHECK (value >= 0),
-  weighted_value   numeric(24, 2) GENERATED ALWAYS AS (round(value * probability / 100, 2)) STORED,
-  outcome          text GENERATED ALWAYS AS
-                     (CASE probability WHEN 0 THEN 'lost' WHEN 100 THEN 'won' ELSE 'open' END) STORED,
-  created_at       timestamptz NOT NULL DEFAULT now(),
-  created_by       bigint NOT NULL CONSTRAINT opportunities__created_by__fk REFERENCES users (id),
-  updated_at       timestamptz NOT NULL DEFAULT now(),
-  version          integer NOT NULL DEFAULT 1,
-  deleted_at       timestamptz,
-  CONSTRAINT opportunities__status_id__fk FOREIGN KEY (status_kind, status_id) REFERENCES lookup_items (kind, id),
-  CONSTRAINT opportunities__forecast_id__fk FOREIGN KEY (forecast_kind, forecast_id) REFERENCES lookup_items (kind, id),
-  CONSTRAINT opportunities__source_id__fk FOREIGN KEY (source_kind, source_id) REFERENCES lookup_items (kind, id),
-  CONSTRAINT opportunities__loss_reason_id__fk
-    FOREIGN KEY (loss_reason_kind, loss_reason_id) REFERENCES lookup_items (kind, id)
-);
-CREATE UNIQUE INDEX opportunities__external_id__unique ON opportunities (external_id)
-  WHERE deleted_at IS NULL AND external_id IS NOT NULL;
-CREATE INDEX opportunities_account ON opportunities (account_id, id);
-CREATE INDEX opportunities_owner_close ON opportunities (owner_id, close_date, id);
-CREATE INDEX opportunities_close ON opportunities (close_date, id);
-CREATE INDEX opportunities_updated ON opportunities (updated_at, id);
-CREATE INDEX opportunities_created ON opportunities (created_at, id);
-CREATE INDEX opportunities_name ON opportunities (name, id);
-CREATE INDEX opportunities_value ON opportunities (value, id);
-CREATE INDEX opportunities_status ON opportunities (status_id);
-CREATE INDEX opportunities_forecast ON opportunities (forecast_id);
-CREATE INDEX opportunities_source ON opportunities (source_id) WHERE source_id IS NOT NULL;
-CREATE INDEX opportunities_loss_reason ON opportunities (loss_reason_id) WHERE loss_reason_id IS NOT NULL;
-CREATE INDEX opportunities_name_trgm ON opportunities USING gin (name gin_trgm_ops);
-
-CREATE TABLE opportunity_lines (
-  id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  opportunity_id bigint NOT NULL CONSTRAINT opportunity_lines__opportunity_id__fk REFERENCES opportunities (id),
-  product_kind   text NOT NULL DEFAULT 'product' CHECK (product_kind = 'product'),
-  product_id     bigint NOT NULL,
-  description    text CONSTRAINT opportunity_lines__description__check CHECK (char_length(description) <= 500),
-  -- Echoed as given (2, 1.5, 0.125), so no fixed scale.
-  quantity       numeric NOT NULL CONSTRAINT opportunity_lines__quantity__check
-                   CHECK (quantity > 0 AND quantity <= 1000000 AND scale(quantity) <= 3),
-  unit_price     numeric(12, 2) NOT NULL
-                   CONSTRAINT opportunity_lines__unit_price__check CHECK (unit_price BETWEEN 0 AND 1000000000),
-  total          numeric(20, 2) GENERATED ALWAYS AS (round(quantity * unit_price, 2)) STORED,
-  position       integer NOT NULL,
-  created_at     timestamptz NOT NULL DEFAULT now(),
-  updated_at     timestamptz NOT NULL DEFAULT now(),
-  version        integer NOT NULL DEFAULT 1,
-  CONSTRAINT opportunity_lines__product_id__fk FOREIGN KEY (product_kind, product_id) REFERENCES lookup_items (kind, id)
-);
-CREATE INDEX opportunity_lines_opportunity ON opportunity_lines (opportunity_id, position, id);
-CREATE INDEX opportunity_lines_product ON opportunity_lines (product_id);
-
--- Transaction-local sets of ids kept in one setting each (",12,40,"): a
--- setting per id would leave a new setting behind in the session for every
--- opportunity ever touched, which PostgreSQL keeps, and sorts, forever.
-CREATE FUNCTION txn_set_has(p_set text, p_id bigint) RETURNS boolean
-LANGUAGE sql STABLE AS $$
-  SELECT position(',' || p_id || ',' IN coalesce(current_setting(p_set, true), '')) > 0
-$$;
-
-CREATE FUNCTION txn_set_add(p_set text, p_id bigint) RETURNS void
-LANGUAGE sql AS $$
-  SELECT CASE WHEN txn_set_has(p_set, p_id) THEN NULL
-    ELSE set_config(p_set, coalesce(nullif(current_setting(p_set, true), ''), ',') || p_id || ',', true) END
-$$;
+-- Money is numeric with two decimals; derived figures are computed in the
+-- database and nowhere else: a line's total and an opportunity's weighted
+-- value are generated columns (db/schema/0005), and an opportunity's value
+-- is kept by the triggers below, in the writing transaction, as value +
+-- delta so concurrent line writes never lose a sum.
 
 -- Marks the opportunity as already given a new version in this transaction,
 -- so one request moves the version once however many rows it touches.
-CREATE FUNCTION opportunity_mark_versioned(p_id bigint) RETURNS void
+CREATE OR REPLACE FUNCTION opportunity_mark_versioned(p_id bigint) RETURNS void
 LANGUAGE sql AS $$ SELECT txn_set_add('app.versioned', p_id) $$;
 
-CREATE FUNCTION opportunity_is_versioned(p_id bigint) RETURNS boolean
+CREATE OR REPLACE FUNCTION opportunity_is_versioned(p_id bigint) RETURNS boolean
 LANGUAGE sql STABLE AS $$ SELECT txn_set_has('app.versioned', p_id) $$;
 
 -- Keeps opportunities.value equal to the sum of its line totals. Every
 -- write to lines, by any code path, goes through these triggers: once per
 -- statement, one UPDATE per opportunity touched (a PUT of 1000 lines is one
 -- update), as value + delta so concurrent writers never lose a sum.
-CREATE FUNCTION opportunity_add_value(p_id bigint, p_delta numeric) RETURNS void
+CREATE OR REPLACE FUNCTION opportunity_add_value(p_id bigint, p_delta numeric) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
   UPDATE opportunities
@@ -113,7 +28,7 @@ BEGIN
   PERFORM opportunity_mark_versioned(p_id);
 END $$;
 
-CREATE FUNCTION opportunity_lines_value_inserted() RETURNS trigger
+CREATE OR REPLACE FUNCTION opportunity_lines_value_inserted() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
   PERFORM opportunity_add_value(opportunity_id, sum(total)) FROM new_rows GROUP BY opportunity_id ORDER BY opportunity_id;
@@ -125,8 +40,10 @@ BEGIN
   END IF;
   RETURN NULL;
 END $$;
+CREATE OR REPLACE TRIGGER opportunity_lines_value_inserted AFTER INSERT ON opportunity_lines
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION opportunity_lines_value_inserted();
 
-CREATE FUNCTION opportunity_lines_value_updated() RETURNS trigger
+CREATE OR REPLACE FUNCTION opportunity_lines_value_updated() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
   PERFORM opportunity_add_value(opportunity_id, sum(delta))
@@ -135,23 +52,20 @@ BEGIN
     GROUP BY opportunity_id ORDER BY opportunity_id;
   RETURN NULL;
 END $$;
+CREATE OR REPLACE TRIGGER opportunity_lines_value_updated AFTER UPDATE ON opportunity_lines
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION opportunity_lines_value_updated();
 
-CREATE FUNCTION opportunity_lines_value_deleted() RETURNS trigger
+CREATE OR REPLACE FUNCTION opportunity_lines_value_deleted() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
   PERFORM opportunity_add_value(opportunity_id, -sum(total)) FROM old_rows GROUP BY opportunity_id ORDER BY opportunity_id;
   RETURN NULL;
 END $$;
-
-CREATE TRIGGER opportunity_lines_value_inserted AFTER INSERT ON opportunity_lines
-  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION opportunity_lines_value_inserted();
-CREATE TRIGGER opportunity_lines_value_updated AFTER UPDATE ON opportunity_lines
-  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION opportunity_lines_value_updated();
-CREATE TRIGGER opportunity_lines_value_deleted AFTER DELETE ON opportunity_lines
+CREATE OR REPLACE TRIGGER opportunity_lines_value_deleted AFTER DELETE ON opportunity_lines
   REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION opportunity_lines_value_deleted();
 
-CREATE FUNCTION line_json(l opportunity_lines) RETURNS json
+CREATE OR REPLACE FUNCTION line_json(l opportunity_lines) RETURNS json
 LANGUAGE sql STABLE AS $$
   SELECT json_build_object('id', l.id, 'opportunity_id', l.opportunity_id, 'product_id', l.product_id,
     'description', l.description, 'quantity', l.quantity, 'unit_price', l.unit_price::text,
@@ -159,13 +73,20 @@ LANGUAGE sql STABLE AS $$
     'updated_at', api_ts(l.updated_at), 'version', l.version)
 $$;
 
-CREATE FUNCTION opportunity_lines_json(p_id bigint) RETURNS json
-LANGUAGE sql STABLE AS $$
-  SELECT coalesce(json_agg(line_json(l) ORDER BY l.position, l.id), '[]'::json)
-    FROM opportunity_lines l WHERE l.opportunity_id = p_id
-$$;
+-- The JSON of opportunities, as table functions the planner inlines into
+-- the statement that reads them.
+--
+-- A scalar SQL function whose body holds a subquery (such as a lookup of
+-- the creator, or an aggregate of the lines) is never inlined: it runs as
+-- a function, and its body is planned again on every execution of the
+-- statement that calls it. That planning was most of the database's time
+-- for GET /opportunities/{id}. Set-returning SQL functions are inlined, so
+-- the creator and the lines come from LATERAL parts of one statement whose
+-- plan is prepared once per connection. The JSON keeps one definition:
+-- opportunity_json_of (no subquery, so it is inlined as well).
 
-CREATE FUNCTION opportunity_json(o opportunities) RETURNS json
+-- The opportunity's JSON given its creator's reference {id, name}.
+CREATE OR REPLACE FUNCTION opportunity_json_of(o opportunities, p_created_by json) RETURNS json
 LANGUAGE sql STABLE AS $$
   SELECT json_build_object('id', o.id, 'account_id', o.account_id, 'name', o.name, 'owner_id', o.owner_id,
     'status_id', o.status_id, 'close_date', o.close_date, 'next_step', o.next_step,
@@ -173,22 +94,52 @@ LANGUAGE sql STABLE AS $$
     'source_id', o.source_id, 'loss_reason_id', o.loss_reason_id, 'description', o.description,
     'win_loss_report', o.win_loss_report, 'external_id', o.external_id,
     'value', o.value::text, 'weighted_value', o.weighted_value::text, 'outcome', o.outcome,
-    'created_at', api_ts(o.created_at),
-    'created_by', (SELECT json_build_object('id', u.id, 'name', u.name) FROM users u WHERE u.id = o.created_by),
+    'created_at', api_ts(o.created_at), 'created_by', p_created_by,
     'updated_at', api_ts(o.updated_at), 'version', o.version, 'deleted_at', api_ts(o.deleted_at))
 $$;
 
--- The single-resource form embeds the lines (lists leave them out).
-CREATE FUNCTION opportunity_with_lines_json(o opportunities) RETURNS text
+-- The lines of an opportunity as one JSON array, in position order.
+CREATE OR REPLACE FUNCTION opportunity_lines_array(p_id bigint) RETURNS TABLE (lines json)
+LANGUAGE sql STABLE ROWS 1 AS $$
+  SELECT coalesce(json_agg(line_json(l) ORDER BY l.position, l.id), '[]'::json)
+    FROM opportunity_lines l WHERE l.opportunity_id = p_id
+$$;
+
+-- The lines alone, as one JSON value.
+CREATE OR REPLACE FUNCTION opportunity_lines_json(p_id bigint) RETURNS json
 LANGUAGE sql STABLE AS $$
-  SELECT rtrim(opportunity_json(o)::text, '}') || ', "lines" : ' || opportunity_lines_json(o.id)::text || '}'
+  SELECT a.lines FROM opportunity_lines_array(p_id) a
+$$;
+
+-- Any deal (deleted ones too) with its lines: the body, version and id.
+CREATE OR REPLACE FUNCTION opportunity_document_any(p_id bigint)
+RETURNS TABLE (body text, version integer, id bigint, deleted_at timestamptz)
+LANGUAGE sql STABLE ROWS 1 AS $$
+  SELECT rtrim(opportunity_json_of(o, c.ref)::text, '}') || ', "lines" : ' || a.lines::text || '}', o.version, o.id,
+         o.deleted_at
+    FROM opportunities o
+    CROSS JOIN LATERAL user_ref(o.created_by) c
+    CROSS JOIN LATERAL opportunity_lines_array(o.id) a
+   WHERE o.id = p_id
+$$;
+
+-- GET /opportunities/{id}: the live deal (no row when there is none).
+CREATE OR REPLACE FUNCTION opportunity_document(p_id bigint) RETURNS TABLE (body text, version integer, id bigint)
+LANGUAGE sql STABLE ROWS 1 AS $$
+  SELECT d.body, d.version, d.id FROM opportunity_document_any(p_id) d WHERE d.deleted_at IS NULL
+$$;
+
+-- What the writes reply with: the deal with its lines, deleted or not.
+CREATE OR REPLACE FUNCTION opportunity_get_json(p_id bigint) RETURNS TABLE (body json, version integer, id bigint)
+LANGUAGE sql STABLE ROWS 1 AS $$
+  SELECT d.body::json, d.version, d.id FROM opportunity_document_any(p_id) d
 $$;
 
 -- Applies a (validated) line body: the product's price unless the line
 -- names one. Returns the line and its field errors (names prefixed with
 -- p_field, e.g. "lines[2].") instead of raising, so a whole set of lines is
 -- checked before anything fails.
-CREATE FUNCTION line_apply(INOUT l opportunity_lines, p jsonb, p_field text, OUT errors jsonb)
+CREATE OR REPLACE FUNCTION line_apply(INOUT l opportunity_lines, p jsonb, p_field text, OUT errors jsonb)
 LANGUAGE plpgsql AS $$
 DECLARE v_price numeric; v_product_changed boolean := false;
 BEGIN
@@ -215,7 +166,7 @@ END $$;
 -- Checks and completes lines given as a JSON array, positions following
 -- the array order (after p_after) unless given. Returns them with every
 -- line's errors, so the caller can report them with its own.
-CREATE FUNCTION lines_prepare(p_lines jsonb, p_field text, p_after integer,
+CREATE OR REPLACE FUNCTION lines_prepare(p_lines jsonb, p_field text, p_after integer,
                               OUT lines opportunity_lines[], OUT errors jsonb)
 LANGUAGE plpgsql AS $$
 DECLARE r record; item jsonb; i integer := 0; l opportunity_lines;
@@ -233,14 +184,14 @@ BEGIN
   END LOOP;
 END $$;
 
-CREATE FUNCTION lines_store(p_opportunity_id bigint, p_lines opportunity_lines[]) RETURNS void
+CREATE OR REPLACE FUNCTION lines_store(p_opportunity_id bigint, p_lines opportunity_lines[]) RETURNS void
 LANGUAGE sql AS $$
   INSERT INTO opportunity_lines (opportunity_id, product_id, description, quantity, unit_price, position)
   SELECT p_opportunity_id, u.product_id, u.description, u.quantity, u.unit_price, u.position FROM unnest(p_lines) u
 $$;
 
 -- Replaces an opportunity's lines with a validated JSON array.
-CREATE FUNCTION lines_replace(p_opportunity_id bigint, p_lines jsonb, p_field text) RETURNS void
+CREATE OR REPLACE FUNCTION lines_replace(p_opportunity_id bigint, p_lines jsonb, p_field text) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE r record;
 BEGIN
@@ -252,7 +203,7 @@ END $$;
 
 -- Applies a validated merge patch (or replacement) to an opportunity,
 -- filling defaults and checking references; collects all errors.
-CREATE FUNCTION opportunity_check(INOUT o opportunities, p jsonb, p_replace boolean, OUT errors jsonb)
+CREATE OR REPLACE FUNCTION opportunity_check(INOUT o opportunities, p jsonb, p_replace boolean, OUT errors jsonb)
 LANGUAGE plpgsql AS $$
 DECLARE
   old opportunities := o; s settings; acc accounts;
@@ -340,7 +291,7 @@ BEGIN
 END $$;
 
 -- opportunity_check, failing with 422 on any error.
-CREATE FUNCTION opportunity_apply(o opportunities, p jsonb, p_replace boolean) RETURNS opportunities
+CREATE OR REPLACE FUNCTION opportunity_apply(o opportunities, p jsonb, p_replace boolean) RETURNS opportunities
 LANGUAGE plpgsql AS $$
 DECLARE r record;
 BEGIN
@@ -350,7 +301,7 @@ BEGIN
 END $$;
 
 -- The database's checks of a body alone (see api_account_check).
-CREATE FUNCTION api_opportunity_check(p jsonb, p_id bigint) RETURNS void
+CREATE OR REPLACE FUNCTION api_opportunity_check(p jsonb, p_id bigint) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE o opportunities; checked record; lines record;
 BEGIN
@@ -362,7 +313,7 @@ BEGIN
   PERFORM api_fail_if_invalid(checked.errors || lines.errors);
 END $$;
 
-CREATE FUNCTION api_line_check(p jsonb, p_line_id bigint) RETURNS void
+CREATE OR REPLACE FUNCTION api_line_check(p jsonb, p_line_id bigint) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE l opportunity_lines; r record;
 BEGIN
@@ -373,12 +324,7 @@ BEGIN
   PERFORM api_fail_if_invalid(r.errors);
 END $$;
 
-CREATE FUNCTION opportunity_get_json(p_id bigint) RETURNS TABLE (body json, version integer, id bigint)
-LANGUAGE sql STABLE AS $$
-  SELECT opportunity_with_lines_json(o)::json, o.version, o.id FROM opportunities o WHERE o.id = p_id
-$$;
-
-CREATE FUNCTION api_opportunity_create(p jsonb) RETURNS TABLE (body json, version integer, id bigint)
+CREATE OR REPLACE FUNCTION api_opportunity_create(p jsonb) RETURNS TABLE (body json, version integer, id bigint)
 LANGUAGE plpgsql AS $$
 DECLARE o opportunities; checked record; lines record;
 BEGIN
@@ -393,12 +339,21 @@ BEGIN
     o.created_by)
   RETURNING * INTO o;
   PERFORM opportunity_mark_versioned(o.id);
-  PERFORM opportunity_mark_created(o.id); -- 0007: the creating transaction writes no history
+  PERFORM opportunity_mark_created(o.id); -- the creating transaction writes no history
   PERFORM lines_store(o.id, lines.lines);
   RETURN QUERY SELECT * FROM opportunity_get_json(o.id);
 END $$;
 
-CREATE FUNCTION opportunity_lock_live(p_id bigint, p_if_match integer) RETURNS opportunities
+-- 404 unless the opportunity exists and is not deleted.
+CREATE OR REPLACE FUNCTION opportunity_check_live(p_id bigint) RETURNS void
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM opportunities WHERE id = p_id AND deleted_at IS NULL) THEN
+    PERFORM api_fail('C4404', 'No opportunity has this id.');
+  END IF;
+END $$;
+
+CREATE OR REPLACE FUNCTION opportunity_lock_live(p_id bigint, p_if_match integer) RETURNS opportunities
 LANGUAGE plpgsql AS $$
 DECLARE o opportunities;
 BEGIN
@@ -408,7 +363,7 @@ BEGIN
   RETURN o;
 END $$;
 
-CREATE FUNCTION opportunity_store_changes(old opportunities, new opportunities) RETURNS void
+CREATE OR REPLACE FUNCTION opportunity_store_changes(old opportunities, new opportunities) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
   IF new IS NOT DISTINCT FROM old THEN RETURN; END IF;
@@ -422,7 +377,7 @@ BEGIN
   PERFORM opportunity_mark_versioned(old.id);
 END $$;
 
-CREATE FUNCTION api_opportunity_patch(p_id bigint, p jsonb, p_if_match integer)
+CREATE OR REPLACE FUNCTION api_opportunity_patch(p_id bigint, p jsonb, p_if_match integer)
 RETURNS TABLE (body json, version integer, id bigint)
 LANGUAGE plpgsql AS $$
 DECLARE old opportunities;
@@ -435,7 +390,7 @@ END $$;
 -- Upsert by external id. On replace, free-text and optional references
 -- left out become null; fields the server defaults keep their value;
 -- `lines`, when given, replace the whole set.
-CREATE FUNCTION api_opportunity_upsert(p_external_id text, p jsonb, p_if_match integer)
+CREATE OR REPLACE FUNCTION api_opportunity_upsert(p_external_id text, p jsonb, p_if_match integer)
 RETURNS TABLE (body json, version integer, id bigint, created boolean)
 LANGUAGE plpgsql AS $$
 DECLARE old opportunities; checked record; lines record; errors jsonb;
@@ -469,7 +424,7 @@ BEGIN
   RETURN QUERY SELECT g.body, g.version, g.id, false FROM opportunity_get_json(old.id) g;
 END $$;
 
-CREATE FUNCTION api_opportunity_delete(p_id bigint, p_if_match integer)
+CREATE OR REPLACE FUNCTION api_opportunity_delete(p_id bigint, p_if_match integer)
 RETURNS TABLE (body json, version integer, id bigint)
 LANGUAGE plpgsql AS $$
 DECLARE old opportunities;
@@ -483,7 +438,7 @@ END $$;
 ------------------------------------------------------------------------
 -- Lines
 ------------------------------------------------------------------------
-CREATE FUNCTION line_lock(p_opportunity_id bigint, p_line_id bigint, p_if_match integer) RETURNS opportunity_lines
+CREATE OR REPLACE FUNCTION line_lock(p_opportunity_id bigint, p_line_id bigint, p_if_match integer) RETURNS opportunity_lines
 LANGUAGE plpgsql AS $$
 DECLARE l opportunity_lines;
 BEGIN
@@ -496,7 +451,7 @@ BEGIN
 END $$;
 
 -- If-Match on a new line refers to the opportunity (adding a line changes it).
-CREATE FUNCTION api_line_create(p_opportunity_id bigint, p jsonb, p_if_match integer)
+CREATE OR REPLACE FUNCTION api_line_create(p_opportunity_id bigint, p jsonb, p_if_match integer)
 RETURNS TABLE (body json, version integer, id bigint)
 LANGUAGE plpgsql AS $$
 DECLARE l opportunity_lines; v_next integer; errors jsonb; r record;
@@ -514,7 +469,7 @@ BEGIN
   RETURN QUERY SELECT line_json(l), l.version, l.id;
 END $$;
 
-CREATE FUNCTION api_line_patch(p_opportunity_id bigint, p_line_id bigint, p jsonb, p_if_match integer)
+CREATE OR REPLACE FUNCTION api_line_patch(p_opportunity_id bigint, p_line_id bigint, p jsonb, p_if_match integer)
 RETURNS TABLE (body json, version integer, id bigint)
 LANGUAGE plpgsql AS $$
 DECLARE old opportunity_lines; new opportunity_lines; errors jsonb; r record;
@@ -533,7 +488,7 @@ BEGIN
   RETURN QUERY SELECT line_json(new), new.version, new.id;
 END $$;
 
-CREATE FUNCTION api_line_delete(p_opportunity_id bigint, p_line_id bigint, p_if_match integer)
+CREATE OR REPLACE FUNCTION api_line_delete(p_opportunity_id bigint, p_line_id bigint, p_if_match integer)
 RETURNS TABLE (body json, version integer, id bigint)
 LANGUAGE plpgsql AS $$
 DECLARE old opportunity_lines;
@@ -545,7 +500,7 @@ END $$;
 
 -- Replaces the whole set atomically; answers the new set and the
 -- opportunity's version (for the ETag).
-CREATE FUNCTION api_lines_replace(p_opportunity_id bigint, p jsonb, p_if_match integer)
+CREATE OR REPLACE FUNCTION api_lines_replace(p_opportunity_id bigint, p jsonb, p_if_match integer)
 RETURNS TABLE (body json, version integer, id bigint)
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -558,49 +513,4 @@ BEGIN
   END IF;
   RETURN QUERY SELECT opportunity_lines_json(o.id), o.version, o.id FROM opportunities o
     WHERE o.id = p_opportunity_id;
-END $$;
-
-------------------------------------------------------------------------
--- Accounts and lookups learn about opportunities
-------------------------------------------------------------------------
-CREATE FUNCTION opportunity_check_live(p_id bigint) RETURNS void
-LANGUAGE plpgsql STABLE AS $$
-BEGIN
-  IF NOT EXISTS (SELECT 1 FROM opportunities WHERE id = p_id AND deleted_at IS NULL) THEN
-    PERFORM api_fail('C4404', 'No opportunity has this id.');
-  END IF;
-END $$;
-
-CREATE FUNCTION account_check_live(p_id bigint) RETURNS void
-LANGUAGE plpgsql STABLE AS $$
-BEGIN
-  IF NOT EXISTS (SELECT 1 FROM accounts WHERE id = p_id AND deleted_at IS NULL) THEN
-    PERFORM api_fail('C4404', 'No account has this id.');
-  END IF;
-END $$;
-
-CREATE OR REPLACE FUNCTION lookup_reference_count(p_id bigint) RETURNS bigint
-LANGUAGE sql STABLE AS $$
-  SELECT (SELECT count(*) FROM accounts WHERE source_id = p_id)
-       + (SELECT count(*) FROM opportunities
-           WHERE status_id = p_id OR forecast_id = p_id OR source_id = p_id OR loss_reason_id = p_id)
-       + (SELECT count(*) FROM opportunity_lines WHERE product_id = p_id)
-$$;
-
-CREATE OR REPLACE FUNCTION api_account_delete(p_id bigint, p_if_match integer)
-RETURNS TABLE (body json, version integer, id bigint)
-LANGUAGE plpgsql AS $$
-DECLARE old accounts; live bigint;
-BEGIN
-  SELECT * INTO old FROM accounts WHERE accounts.id = p_id AND deleted_at IS NULL FOR UPDATE;
-  IF NOT FOUND THEN PERFORM api_fail('C4404', 'No account has this id.'); END IF;
-  PERFORM api_check_version(old.version, p_if_match);
-  SELECT count(*) INTO live FROM opportunities WHERE account_id = p_id AND deleted_at IS NULL;
-  IF live > 0 THEN
-    PERFORM api_fail('C4409', format('The account still has %s live opportunit%s; delete or move them first.',
-                                     live, CASE WHEN live = 1 THEN 'y' ELSE 'ies' END), NULL, live::text);
-  END IF;
-  UPDATE accounts SET deleted_at = now(), updated_at = now(), version = accounts.version + 1
-   WHERE accounts.id = p_id RETURNING * INTO old;
-  RETURN QUERY SELECT account_json(old), old.version, old.id;
 END $$;

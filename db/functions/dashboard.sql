@@ -1,10 +1,44 @@
--- The funnel and the sales grid in two calls, as the forecast reports
--- (0013): the check, made while the request holds its HTTP thread, answers
--- every 4xx and resolves the defaults; the computation, made on a report
--- thread after the 200 went out, cannot fail on the request. The one-call
--- functions (0010, and api_forecast_report_results of 0013) are dropped:
--- the server and the benchmark's baselines run the two steps, so the rules
--- live in one place.
+-- The dashboard (SPEC 4.2): the sales funnel and the sales grid, each built
+-- as one JSON document from the monthly totals (totals.sql).
+--
+-- The funnel: every active status that is a stage of the open pipeline (a
+-- status with probability 0 or 100 makes its deals lost or won, so it is
+-- not one) in position order, with the count, value and weighted value of
+-- its open, live opportunities (optionally one owner's, closing within
+-- [from, to]), the URL of the list of exactly those deals, and totals that
+-- are the sums of the rows. Open deals in an inactive status, or left in a
+-- won or lost one with a probability of their own, are in no row and so in
+-- no total.
+--
+-- The sales grid: the window [from, to] is inclusive and defaults to the
+-- current fiscal year; given one bound only, the other is that bound's
+-- fiscal year's (to = the end of the fiscal year holding from; from = the
+-- start of the fiscal year holding to). The columns are the periods
+-- overlapping the window, each shown with the dates it covers (its bounds
+-- clipped to the window); a deal counts when its close date is within the
+-- window. The window must not end before it starts and must be shorter
+-- than 5 years (to < from + 5 years, so at most 61 months): 422 naming
+-- `to`. Unknown ids in owner_ids are a 422 naming `owner_ids`. Rows: the
+-- users owner_ids names, else every active user plus every user with
+-- figures in the window, by name. Won deals count in won_*, open ones in
+-- open_*; lost and deleted deals are ignored. Every total is the sum of
+-- the rounded per-deal figures it covers, so totals equal the sums of the
+-- cells shown.
+--
+-- The fiscal periods are those of the forecast reports: months keyed
+-- '2026-11', fiscal quarters keyed '2026-Q1' by the year their fiscal year
+-- starts in (settings.fiscal_year_start_month; with 4, Q1 = Apr-Jun),
+-- listed by forecast_report_periods() clipped to the window, and the
+-- fiscal year holding a date from forecast_report_period_window('this_year',
+-- ...).
+--
+-- Each runs in two calls, as the forecast reports do: the check, made while
+-- the request holds its HTTP thread, answers every 4xx and resolves the
+-- defaults; the computation, made on a report thread after the 200 went
+-- out, cannot fail on the request. The computations keep one plan per
+-- connection and run without JIT: the row guesses for set-returning
+-- functions make these millisecond queries look costly enough to compile,
+-- which takes longer than running them.
 
 ------------------------------------------------------------------------
 -- The funnel
@@ -12,7 +46,7 @@
 
 -- {"owner_id", "from", "to"} (each null when not given) as text, or the
 -- 422 naming the field.
-CREATE FUNCTION api_dashboard_funnel_check(p_owner_id bigint, p_from date, p_to date) RETURNS text
+CREATE OR REPLACE FUNCTION api_dashboard_funnel_check(p_owner_id bigint, p_from date, p_to date) RETURNS text
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
   errors jsonb := '[]';
@@ -28,8 +62,8 @@ BEGIN
 END $$;
 
 -- The funnel of a checked request (what api_dashboard_funnel_check
--- returned). One kept plan, no JIT (see 0009 and 0010).
-CREATE FUNCTION api_dashboard_funnel_compute(p_checked jsonb) RETURNS text
+-- returned).
+CREATE OR REPLACE FUNCTION api_dashboard_funnel_compute(p_checked jsonb) RETURNS text
 LANGUAGE plpgsql STABLE SET jit = off SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
   v_owner_id bigint := (p_checked->>'owner_id')::bigint;
@@ -53,7 +87,7 @@ BEGIN
              coalesce(d.value, 0) AS value, coalesce(d.weighted_value, 0) AS weighted_value
         FROM lookup_items l
         LEFT JOIN open_deals d ON d.status_id = l.id
-       WHERE l.kind = 'opportunity-status' AND l.active
+       WHERE l.kind = 'opportunity-status' AND l.active AND (l.probability IS NULL OR l.probability BETWEEN 1 AND 99)
     )
     SELECT json_build_object(
       'data', coalesce(json_agg(json_build_object('status_id', st.id, 'label', st.label, 'position', st.position,
@@ -67,8 +101,6 @@ BEGIN
       FROM stages st);
 END $$;
 
-DROP FUNCTION api_dashboard_funnel(bigint, date, date);
-
 ------------------------------------------------------------------------
 -- The sales grid
 ------------------------------------------------------------------------
@@ -76,7 +108,7 @@ DROP FUNCTION api_dashboard_funnel(bigint, date, date);
 -- {"period", "from", "to", "owner_ids"} with the defaults filled (the
 -- settings' period, the fiscal year holding from, else to, else today;
 -- owner_ids null for everyone) as text, or the 422 naming the field.
-CREATE FUNCTION api_dashboard_sales_grid_check(p_period text, p_from date, p_to date, p_owner_ids bigint[])
+CREATE OR REPLACE FUNCTION api_dashboard_sales_grid_check(p_period text, p_from date, p_to date, p_owner_ids bigint[])
 RETURNS text
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
@@ -112,9 +144,21 @@ BEGIN
   RETURN json_build_object('period', v_period, 'from', v_from, 'to', v_to, 'owner_ids', p_owner_ids)::text;
 END $$;
 
+-- One cell (or total) of the sales grid; money as text with two decimals.
+-- STABLE like json_build_object, so the planner inlines it.
+CREATE OR REPLACE FUNCTION sales_grid_cell_json(p_won_count bigint, p_won_value numeric, p_open_count bigint,
+                                     p_open_value numeric, p_open_weighted_value numeric) RETURNS json
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT json_build_object('won_count', coalesce(p_won_count, 0),
+                           'won_value', round(coalesce(p_won_value, 0), 2)::text,
+                           'open_count', coalesce(p_open_count, 0),
+                           'open_value', round(coalesce(p_open_value, 0), 2)::text,
+                           'open_weighted_value', round(coalesce(p_open_weighted_value, 0), 2)::text)
+$$;
+
 -- The sales grid of a checked request (what api_dashboard_sales_grid_check
--- returned). One kept plan, no JIT (see 0009 and 0010).
-CREATE FUNCTION api_dashboard_sales_grid_compute(p_checked jsonb) RETURNS text
+-- returned).
+CREATE OR REPLACE FUNCTION api_dashboard_sales_grid_compute(p_checked jsonb) RETURNS text
 LANGUAGE plpgsql STABLE SET jit = off SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
   s settings;
@@ -186,11 +230,3 @@ BEGIN
                                                   sum(c.open_count)::bigint, sum(c.open_value),
                                                   sum(c.open_weighted_value)) FROM cells c))::text);
 END $$;
-
-DROP FUNCTION api_dashboard_sales_grid(text, date, date, bigint[]);
-
-------------------------------------------------------------------------
--- The forecast results in one call
-------------------------------------------------------------------------
-
-DROP FUNCTION api_forecast_report_results(bigint, jsonb);
