@@ -1,11 +1,10 @@
-#include "computed_reply.h"
+#include "app/computed_reply.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "deferred_body.h"
-#include "lifecycle.h"
+#include "app/store_reply.h"
 #include "log.h"
 #include "util/alloc.h"
 
@@ -59,7 +58,7 @@ static void reply_computed_here(struct request *req, const char *content_type, c
     struct store_result res;
     store_result_init(&res);
     if (compute(req->request_id, checked, &res) != STORE_OK) {
-        http_reply_store_error(req, &res);
+        reply_store_error(req, &res);
         goto out;
     }
     if (export == NULL) {
@@ -82,26 +81,22 @@ out:
     store_result_cleanup(&res);
 }
 
-void http_reply_computed(struct request *req, const char *content_type, computed_document_fn compute,
-                         const char *checked, computed_export_fn export, const char *what)
+void reply_computed(struct request *req, const char *content_type, computed_document_fn compute, const char *checked,
+                    computed_export_fn export, const char *what)
 {
-    struct MHD_Connection *connection = req->u_request ? lifecycle_connection_of(req->u_request) : NULL;
-    if (connection == NULL) {
-        log_warning(req->request_id, "%s: connection not found; computed on the HTTP thread", what);
-        reply_computed_here(req, content_type, compute, checked, export, what);
-        return;
-    }
     struct computed_job *job = xcalloc(1, sizeof *job);
     job->compute = compute;
     job->export = export;
     job->checked = xstrdup(checked);
     job->what = what;
     snprintf(job->request_id, sizeof job->request_id, "%s", req->request_id);
-    struct deferred_body *body = deferred_body_start(compute_body, job, computed_job_free, connection);
-    if (body == NULL) { /* stopping: the report threads take no more work */
-        computed_job_free(job);
-        reply_computed_here(req, content_type, compute, checked, export, what);
+    enum defer_result deferred =
+        req->defer ? req->defer(req, 200, content_type, compute_body, job, computed_job_free) : DEFER_NO_CONNECTION;
+    if (deferred == DEFER_STARTED)
         return;
-    }
-    http_reply_deferred(req, 200, content_type, body, deferred_body_release);
+    computed_job_free(job);
+    if (deferred == DEFER_NO_CONNECTION)
+        log_warning(req->request_id, "%s: connection not found; computed on the HTTP thread", what);
+    /* else stopping: the report threads take no more work */
+    reply_computed_here(req, content_type, compute, checked, export, what);
 }

@@ -1,14 +1,15 @@
 /* A 200 whose body a report thread computes from a checked request: the
  * check (every 4xx) ran on the HTTP thread; the computation (a store call
  * that cannot fail on the request) and an optional export of its JSON run
- * on a report thread (deferred_body.h) while this HTTP thread serves its
+ * on a report thread (the transport's deferred bodies) while this HTTP thread serves its
  * other connections. Used by the forecast results and the dashboard. */
-#ifndef COMPUTED_REPLY_H
-#define COMPUTED_REPLY_H
+#ifndef APP_COMPUTED_REPLY_H
+#define APP_COMPUTED_REPLY_H
 #include <jansson.h>
 #include <stddef.h>
 
-#include "http.h"
+#include "http/request.h"
+#include "store/store.h"
 
 /* The store call that computes the document of a checked request. */
 typedef enum store_status (*computed_document_fn)(const char *request_id, const char *checked,
@@ -23,7 +24,7 @@ typedef char *(*computed_export_fn)(const json_t *document, size_t *length);
  * server is stopping) it is computed here, and a failure is the store's
  * problem. checked is borrowed (copied); what names the document in log
  * lines ("funnel"). */
-void http_reply_computed(struct request *req, const char *content_type, computed_document_fn compute,
-                         const char *checked, computed_export_fn export, const char *what);
+void reply_computed(struct request *req, const char *content_type, computed_document_fn compute, const char *checked,
+                    computed_export_fn export, const char *what);
 
 #endif

@@ -1,11 +1,11 @@
-#include "metrics.h"
+#include "app/metrics.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "router.h"
+#include "http/router.h"
 #include "util/alloc.h"
 
 const long metrics_bucket_us[METRICS_BUCKETS] = {
@@ -27,7 +27,6 @@ static const int known_statuses[] = {
     304,
 #define PROBLEM(name, status, slug, title) status,
 #include "errors.def"
-#undef PROBLEM
 };
 #define STATUS_COUNT (sizeof known_statuses / sizeof known_statuses[0] + 1) /* + "other" */
 #define MAX_STATUS 600

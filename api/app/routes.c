@@ -1,8 +1,8 @@
 /* The route table. Literal segments are listed before parameters that
  * could match them (/users/me before /users/:id). */
-#include "metrics.h"
+#include "app/metrics.h"
+#include "http/router.h"
 #include "resources/resources.h"
-#include "router.h"
 
 #define LIST "limit cursor"
 #define OPPORTUNITY_FILTERS                                                                                            \

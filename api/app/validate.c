@@ -1,9 +1,10 @@
-#include "validate.h"
+#include "app/validate.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "http/query.h"
 #include "util/alloc.h"
 #include "util/text.h"
 

@@ -5,7 +5,7 @@
 #define VALIDATE_H
 #include <stdbool.h>
 
-#include "http.h"
+#include "http/reply.h"
 
 enum field_type {
     FIELD_TEXT, /* string, length in characters within [min, max] */

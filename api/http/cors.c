@@ -1,9 +1,10 @@
-#include "cors.h"
+#include "http/cors.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <ulfius.h>
+
+#include "http/reply.h"
 
 static bool is_blank(char c)
 {
@@ -195,35 +196,15 @@ static bool vary_lists(const char *value, const char *token)
     return false;
 }
 
-/* One Vary header, whatever the reply had set already. */
-static void add_vary_origin(struct _u_map *headers)
+bool cors_vary_lists_origin(const char *vary)
 {
-    for (int i = 0; i < headers->nb_values; i++) {
-        if (strcasecmp(headers->keys[i], "Vary") != 0)
-            continue;
-        const char *now = headers->values[i];
-        if (now && vary_lists(now, "Origin"))
-            return;
-        char merged[256];
-        const char *value = "Origin";
-        if (now && *now) {
-            int n = snprintf(merged, sizeof merged, "%s, Origin", now);
-            value = n > 0 && (size_t)n < sizeof merged ? merged : "*"; /* too long to merge: varies on anything */
-        }
-        u_map_put(headers, headers->keys[i], value); /* replaces the value of this very key */
-        return;
-    }
-    u_map_put(headers, "Vary", "Origin");
+    return vary_lists(vary, "Origin");
 }
 
-void cors_add_reply_headers(const struct cors_policy *policy, const char *origin, struct _u_map *headers)
+struct cors_reply cors_reply_for(const struct cors_policy *policy, const char *origin)
 {
-    if (policy->mode == CORS_OFF)
-        return;
-    if (policy->mode == CORS_LIST)
-        add_vary_origin(headers);
-    if (!cors_origin_allowed(policy, origin))
-        return;
-    u_map_put(headers, "Access-Control-Allow-Origin", policy->mode == CORS_ANY ? "*" : origin);
-    u_map_put(headers, "Access-Control-Expose-Headers", CORS_EXPOSED_HEADERS);
+    struct cors_reply out = {.vary_origin = policy->mode == CORS_LIST, .allow_origin = NULL};
+    if (cors_origin_allowed(policy, origin))
+        out.allow_origin = policy->mode == CORS_ANY ? "*" : origin;
+    return out;
 }

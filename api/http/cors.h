@@ -1,12 +1,12 @@
 /* CORS for browser front-ends (SPEC §8): CORS_ORIGINS parsed once at
  * start-up into a policy, the answer to OPTIONS, and the headers every
  * reply to an allowed origin carries. */
-#ifndef CORS_H
-#define CORS_H
+#ifndef HTTP_CORS_H
+#define HTTP_CORS_H
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "http.h"
+#include "http/request.h"
 
 #define CORS_MAX_ORIGINS 32
 #define CORS_MAX_ORIGIN_LENGTH 255
@@ -50,11 +50,16 @@ bool cors_origin_allowed(const struct cors_policy *policy, const char *origin);
 void cors_reply_options(struct request *req, const struct cors_policy *policy, const char *origin,
                         const char *request_method, const char *allow);
 
-struct _u_map;
-/* Adds to a reply's headers what the request's Origin earns: for an allowed
- * origin Access-Control-Allow-Origin and -Expose-Headers; and, whenever the
- * policy is a list, Origin in Vary (merged into a Vary already there), since
- * the reply then depends on the Origin. Nothing when CORS is off. */
-void cors_add_reply_headers(const struct cors_policy *policy, const char *origin, struct _u_map *headers);
+/* What a reply to a request with this Origin (NULL: none) carries: Origin
+ * in Vary whenever the policy is a list (the reply then depends on the
+ * Origin), and for an allowed origin Access-Control-Allow-Origin (with
+ * Access-Control-Expose-Headers). Nothing when CORS is off. */
+struct cors_reply {
+    bool vary_origin;
+    const char *allow_origin; /* "*", the origin (borrowed), or NULL */
+};
+struct cors_reply cors_reply_for(const struct cors_policy *policy, const char *origin);
+/* Whether a Vary value names Origin already (or is "*", which covers it). */
+bool cors_vary_lists_origin(const char *vary);
 
 #endif

@@ -1,9 +1,10 @@
-#include "query_string.h"
+#include "http/query_string.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "router.h"
+#include "http/reply.h"
+#include "http/router.h"
 #include "util/alloc.h"
 #include "util/text.h"
 

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "http.h"
+#include "http/request.h"
 
 /* Percent-decodes s[0..len) into a new string ('+' as a space when
  * plus_is_space); NULL when malformed, when it holds a NUL, or when the

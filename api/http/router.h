@@ -3,7 +3,7 @@
  * takes and its handler; the matcher gives 404 and 405 (+ Allow) from it. */
 #ifndef ROUTER_H
 #define ROUTER_H
-#include "http.h"
+#include "http/request.h"
 
 enum route_access {
     ACCESS_PUBLIC, /* no token: health, readiness, the OpenAPI document */

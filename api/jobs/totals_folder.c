@@ -1,6 +1,5 @@
-#include "store/totals_folder.h"
+#include "jobs/totals_folder.h"
 
-#include <libpq-fe.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -8,7 +7,7 @@
 #include <time.h>
 
 #include "log.h"
-#include "store/db.h"
+#include "store/session.h"
 #include "util/alloc.h"
 
 #define FOLD_EVERY_MS 1000
@@ -35,25 +34,22 @@ static bool wait_for_next_fold(void)
 static void *fold_loop(void *arg)
 {
     (void)arg;
-    PGconn *conn = NULL;
+    struct store_session *session = NULL;
     bool warned = false;
     while (wait_for_next_fold()) {
-        if (conn == NULL && (conn = db_connect(folder.url, NULL)) == NULL)
+        if (session == NULL && (session = store_session_open(folder.url)) == NULL)
             continue;
-        PGresult *r = PQexec(conn, "SELECT opportunity_totals_compact()");
-        bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+        char error[256];
+        bool ok = store_totals_fold(session, error, sizeof error);
         if (!ok && !warned)
-            log_warning(NULL, "cannot fold the opportunity totals (reports stay exact, only slower): %s",
-                        PQresultErrorMessage(r));
+            log_warning(NULL, "cannot fold the opportunity totals (reports stay exact, only slower): %s", error);
         warned = !ok;
-        PQclear(r);
-        if (PQstatus(conn) != CONNECTION_OK) {
-            PQfinish(conn);
-            conn = NULL;
+        if (!store_session_ok(session)) {
+            store_session_close(session);
+            session = NULL;
         }
     }
-    if (conn)
-        PQfinish(conn);
+    store_session_close(session);
     return NULL;
 }
 

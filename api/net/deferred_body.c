@@ -1,4 +1,4 @@
-#include "deferred_body.h"
+#include "net/deferred_body.h"
 
 #include <pthread.h>
 #include <stdlib.h>

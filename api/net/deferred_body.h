@@ -13,20 +13,22 @@
  * Stopping: deferred_stop() lets the report threads finish every queued
  * body, which resumes its connection, and refuses new work; call it before
  * libmicrohttpd stops (it must not stop with a connection suspended). */
-#ifndef DEFERRED_BODY_H
-#define DEFERRED_BODY_H
+#ifndef NET_DEFERRED_BODY_H
+#define NET_DEFERRED_BODY_H
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "http/request.h"
+
 struct MHD_Connection;
 
 struct deferred_body;
 
-/* Computes a body on a report thread: a new buffer in *body (freed by the
- * deferred body) and its length; false when it cannot be made (logged). */
-typedef bool (*deferred_compute_fn)(void *job, char **body, size_t *length);
+/* compute (http/request.h) makes a body on a report thread: a new buffer
+ * in *body (freed by the deferred body) and its length; false when it
+ * cannot be made (logged). */
 
 /* Starts the report threads; stops them, waiting for the queued bodies
  * (their clients are waiting). Stopping twice is harmless. */

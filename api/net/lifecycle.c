@@ -1,4 +1,4 @@
-#include "lifecycle.h"
+#include "net/lifecycle.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -20,7 +20,6 @@ struct connection_state {
 };
 
 static atomic_uint in_flight;
-static atomic_bool draining;
 
 /* Connections by the Ulfius request in progress on them. One lock: which
  * thread libmicrohttpd closes a connection on (at MHD_stop_daemon) is not
@@ -139,14 +138,4 @@ void lifecycle_request_completed(void *cls, struct MHD_Connection *connection, v
 unsigned lifecycle_requests_in_flight(void)
 {
     return atomic_load(&in_flight);
-}
-
-void lifecycle_begin_drain(void)
-{
-    atomic_store(&draining, true);
-}
-
-bool lifecycle_draining(void)
-{
-    return atomic_load(&draining);
 }

@@ -1,5 +1,5 @@
 /* The server's life after start: which requests are in flight, and the
- * drain that SIGTERM begins (SPEC 10). A request is in flight from its
+ * drain that SIGTERM begins (SPEC 10; draining.h). A request is in flight from its
  * request line until libmicrohttpd has sent the whole reply (or the
  * connection is gone), so a drain waits for replies still being written,
  * not only for handlers. The three callbacks are libmicrohttpd options;
@@ -7,8 +7,8 @@
  * callback) are called from ours unchanged. The URI logger also files
  * the connection under Ulfius' request, so a handler can find its
  * connection (to suspend it: deferred_body.h). */
-#ifndef LIFECYCLE_H
-#define LIFECYCLE_H
+#ifndef NET_LIFECYCLE_H
+#define NET_LIFECYCLE_H
 #include <stdbool.h>
 #include <microhttpd.h>
 
@@ -28,9 +28,5 @@ struct MHD_Connection *lifecycle_connection_of(const struct _u_request *request)
 
 /* Requests between their request line and their last byte sent. */
 unsigned lifecycle_requests_in_flight(void);
-/* From now on the server is draining: /readyz answers 503 and every reply
- * closes its connection. */
-void lifecycle_begin_drain(void);
-bool lifecycle_draining(void);
 
 #endif

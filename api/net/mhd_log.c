@@ -1,4 +1,4 @@
-#include "mhd_log.h"
+#include "net/mhd_log.h"
 
 #include <stdatomic.h>
 #include <stdio.h>

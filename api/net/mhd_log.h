@@ -2,8 +2,8 @@
  * They tell of clients (a connection closed half-way, the connection limit
  * reached), so they go out at info, and at most MHD_LOG_PER_SECOND lines a
  * second: a flood of connections must not become a flood of log lines. */
-#ifndef MHD_LOG_H
-#define MHD_LOG_H
+#ifndef NET_MHD_LOG_H
+#define NET_MHD_LOG_H
 #include <stdarg.h>
 
 #define MHD_LOG_PER_SECOND 20

@@ -1,7 +1,9 @@
-#include "request_limits.h"
+#include "net/request_limits.h"
 
 #include <stdio.h>
 #include <string.h>
+
+#include "http/reply.h"
 
 bool request_within_limits(struct request *req, const struct _u_request *u_req)
 {

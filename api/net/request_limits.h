@@ -1,13 +1,13 @@
 /* The size limits of a request's head: the request target (414) and the
  * header fields (431), answered as problems like every other refusal.
- * libmicrohttpd's memory pool (api/server.c) is sized well above them so
+ * libmicrohttpd's memory pool (net/server.c) is sized well above them so
  * that such requests reach us instead of its own HTML pages. */
-#ifndef REQUEST_LIMITS_H
-#define REQUEST_LIMITS_H
+#ifndef NET_REQUEST_LIMITS_H
+#define NET_REQUEST_LIMITS_H
 #include <stdbool.h>
 #include <ulfius.h>
 
-#include "http.h"
+#include "http/request.h"
 
 /* Path and query string, as sent. */
 #define REQUEST_TARGET_MAX 8192

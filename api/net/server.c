@@ -1,4 +1,4 @@
-#include "server.h"
+#include "net/server.h"
 
 #include <arpa/inet.h>
 #include <jansson.h>
@@ -10,11 +10,11 @@
 #include <unistd.h>
 #include <ulfius.h>
 
-#include "deferred_body.h"
-#include "dispatch.h"
-#include "lifecycle.h"
+#include "draining.h"
 #include "log.h"
-#include "mhd_log.h"
+#include "net/deferred_body.h"
+#include "net/lifecycle.h"
+#include "net/mhd_log.h"
 
 /* A little over the body limit so an oversized body is seen as such
  * (Ulfius truncates silently at its own limit). */
@@ -100,7 +100,7 @@ static void drain(struct _u_instance *instance, const struct config *cfg)
     pthread_t watchdog;
     if (pthread_create(&watchdog, NULL, shutdown_watchdog, (void *)cfg) == 0)
         pthread_detach(watchdog);
-    lifecycle_begin_drain();
+    draining_begin();
     MHD_socket listen_fd = MHD_quiesce_daemon(instance->mhd_daemon);
     long long start = now_ns();
     long long deadline = start + (long long)cfg->shutdown_timeout * 1000000000LL - DRAIN_STOP_RESERVE_NS;
@@ -146,7 +146,7 @@ void server_block_signals(void)
     pthread_sigmask(SIG_BLOCK, &signals, NULL);
 }
 
-int server_run(const struct config *cfg)
+int server_run(const struct config *cfg, const struct dispatch_app *app)
 {
     sigset_t signals;
     stop_signals(&signals);
@@ -173,10 +173,10 @@ int server_run(const struct config *cfg)
     instance.check_utf8 = 0; /* we check, and answer 400 instead of dropping values */
     instance.allowed_post_processor = U_POST_PROCESS_NONE; /* bodies are JSON, parsed by us */
     int status = 1;
-    /* The dispatcher's user data is the CORS policy (dispatch.h). */
-    void *cors = (void *)&cfg->cors;
-    if (ulfius_add_endpoint_by_val(&instance, "*", NULL, "*", 0, dispatch_request, cors) != U_OK ||
-        ulfius_set_default_endpoint(&instance, dispatch_request, cors) != U_OK) {
+    /* The dispatcher's user data is what it serves (dispatch.h). */
+    void *user_data = (void *)app;
+    if (ulfius_add_endpoint_by_val(&instance, "*", NULL, "*", 0, dispatch_request, user_data) != U_OK ||
+        ulfius_set_default_endpoint(&instance, dispatch_request, user_data) != U_OK) {
         log_error(NULL, "cannot register the request handler");
         goto out;
     }

@@ -1,11 +1,11 @@
-#include "metrics_text.h"
+#include "resources/metrics_text.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "metrics.h"
-#include "process_stats.h"
+#include "app/metrics.h"
+#include "util/process_stats.h"
 #include "store/store.h"
 
 /* The text being written; ok turns false at the first line that did not fit. */

@@ -1,4 +1,4 @@
-#include "report_export.h"
+#include "resources/report_export.h"
 
 #include <errno.h>
 #include <stdbool.h>

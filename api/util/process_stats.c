@@ -1,4 +1,4 @@
-#include "process_stats.h"
+#include "util/process_stats.h"
 
 #include <dirent.h>
 #include <stdio.h>
