@@ -3,7 +3,7 @@
 #define CONFIG_H
 #include <stdbool.h>
 
-#include "cors.h"
+#include "http/cors.h"
 #include "log.h"
 
 struct config {

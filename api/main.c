@@ -1,15 +1,22 @@
-/* crm-api: serve | migrate | create-admin --name N --email E */
+/* crm-api: serve | migrate | create-admin --name N --email E
+ *
+ * The process: configuration, then every part started in order and
+ * stopped in the reverse order (each _start/_open has its _stop/_close
+ * here, and nowhere else). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/metrics.h"
+#include "app/pipeline.h"
+#include "app/validate.h"
 #include "config.h"
+#include "jobs/token_listener.h"
+#include "jobs/totals_folder.h"
 #include "log.h"
-#include "metrics.h"
-#include "server.h"
+#include "net/server.h"
 #include "store/store.h"
 #include "util/text.h"
-#include "validate.h"
 
 static int usage(void)
 {
@@ -70,10 +77,15 @@ int main(int argc, char **argv)
         log_error(NULL, "migrations failed; not serving");
         status = 1;
     } else {
-        server_block_signals(); /* before store_open starts its threads */
+        server_block_signals(); /* before any thread starts: they inherit the mask */
         metrics_init(cfg.metrics);
         store_open(cfg.database_url, cfg.db_pool_size);
-        status = server_run(&cfg);
+        token_listener_start(cfg.database_url);
+        totals_folder_start(cfg.database_url);
+        const struct dispatch_app app = {.serve = pipeline_serve, .completed = pipeline_completed, .cors = &cfg.cors};
+        status = server_run(&cfg, &app);
+        totals_folder_stop();
+        token_listener_stop();
         store_close();
         metrics_cleanup();
     }

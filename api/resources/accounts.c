@@ -7,7 +7,7 @@
 #include "resources/specs.h"
 #include "store/accounts.h"
 #include "util/text.h"
-#include "validate.h"
+#include "app/validate.h"
 
 void accounts_list(struct request *req)
 {
@@ -43,8 +43,8 @@ void accounts_list(struct request *req)
     }
     struct store_result res;
     store_result_init(&res);
-    store_account_list(&req->auth, &f, &res);
-    http_reply_list_result(req, &res, "accounts");
+    store_account_list(&req->app->auth, &f, &res);
+    reply_store_list(req, &res, "accounts");
     store_result_cleanup(&res);
     free(after);
 }

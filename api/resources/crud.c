@@ -27,7 +27,7 @@ static void reply(struct request *req, const struct resource_kind *kind, int sta
         snprintf(detail, sizeof detail, "No %s has this id.", kind->name);
         http_reply_problem(req, PROBLEM_NOT_FOUND, detail);
     } else {
-        http_reply_result(req, status, res, kind->location);
+        reply_store_result(req, status, res, kind->location);
     }
 }
 
@@ -38,7 +38,7 @@ void crud_get(struct request *req, const struct resource_kind *kind)
         return;
     struct store_result res;
     store_result_init(&res);
-    kind->get(&req->auth, id, &res);
+    kind->get(&req->app->auth, id, &res);
     reply(req, kind, 200, &res);
     store_result_cleanup(&res);
 }
@@ -52,7 +52,7 @@ void crud_create(struct request *req, const struct resource_kind *kind)
     char *json = validate_dump(req->body);
     struct store_result res;
     store_result_init(&res);
-    kind->create(&req->auth, json, &res);
+    kind->create(&req->app->auth, json, &res);
     reply(req, kind, 201, &res);
     store_result_cleanup(&res);
     free(json);
@@ -67,7 +67,7 @@ void crud_patch(struct request *req, const struct resource_kind *kind)
     char *json = validate_dump(req->body);
     struct store_result res;
     store_result_init(&res);
-    kind->patch(&req->auth, id, json, req->if_match, &res);
+    kind->patch(&req->app->auth, id, json, req->app->if_match, &res);
     reply(req, kind, 200, &res);
     store_result_cleanup(&res);
     free(json);
@@ -93,7 +93,7 @@ void crud_upsert(struct request *req, const struct resource_kind *kind)
     char *json = validate_dump(req->body);
     struct store_result res;
     store_result_init(&res);
-    kind->upsert(&req->auth, external_id, json, req->if_match, &res);
+    kind->upsert(&req->app->auth, external_id, json, req->app->if_match, &res);
     reply(req, kind, res.created ? 201 : 200, &res);
     store_result_cleanup(&res);
     free(json);
@@ -106,7 +106,7 @@ void crud_delete(struct request *req, const struct resource_kind *kind)
         return;
     struct store_result res;
     store_result_init(&res);
-    if (kind->remove(&req->auth, id, req->if_match, &res) == STORE_OK)
+    if (kind->remove(&req->app->auth, id, req->app->if_match, &res) == STORE_OK)
         http_reply_empty(req, 204);
     else
         reply(req, kind, 204, &res);

@@ -3,9 +3,9 @@
  * reply. A resource describes itself once; its route handlers call these. */
 #ifndef RESOURCES_CRUD_H
 #define RESOURCES_CRUD_H
-#include "http.h"
+#include "resources/resources.h"
 #include "resources/invalid.h"
-#include "validate.h"
+#include "app/validate.h"
 
 struct resource_kind {
     const char *name; /* "account": for messages */

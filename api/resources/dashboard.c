@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "computed_reply.h"
+#include "app/computed_reply.h"
 #include "resources/resources.h"
 #include "store/dashboard.h"
 #include "util/text.h"
@@ -62,10 +62,10 @@ static bool parse_owner_ids(struct request *req, char *buf, size_t size, const c
 static void reply_checked(struct request *req, struct store_result *res, computed_document_fn compute, const char *what)
 {
     if (res->status != STORE_OK) {
-        http_reply_store_error(req, res);
+        reply_store_error(req, res);
         return;
     }
-    http_reply_computed(req, "application/json; charset=utf-8", compute, res->body, NULL, what);
+    reply_computed(req, "application/json; charset=utf-8", compute, res->body, NULL, what);
 }
 
 void dashboard_funnel(struct request *req)
@@ -86,7 +86,7 @@ void dashboard_funnel(struct request *req)
     }
     struct store_result res;
     store_result_init(&res);
-    store_dashboard_funnel_check(&req->auth, &f, &res);
+    store_dashboard_funnel_check(&req->app->auth, &f, &res);
     reply_checked(req, &res, store_dashboard_funnel_compute, "funnel");
     store_result_cleanup(&res);
 }
@@ -108,7 +108,7 @@ void dashboard_sales_grid(struct request *req)
     }
     struct store_result res;
     store_result_init(&res);
-    store_dashboard_sales_grid_check(&req->auth, &q, &res);
+    store_dashboard_sales_grid_check(&req->app->auth, &q, &res);
     reply_checked(req, &res, store_dashboard_sales_grid_compute, "sales grid");
     store_result_cleanup(&res);
 }

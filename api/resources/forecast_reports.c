@@ -13,7 +13,7 @@
 #include "resources/specs.h"
 #include "store/forecast_reports.h"
 #include "util/text.h"
-#include "validate.h"
+#include "app/validate.h"
 
 void forecast_reports_list(struct request *req)
 {
@@ -37,8 +37,8 @@ void forecast_reports_list(struct request *req)
     f.after = after;
     struct store_result res;
     store_result_init(&res);
-    store_forecast_report_list(&req->auth, &f, &res);
-    http_reply_list_result(req, &res, "forecast-reports");
+    store_forecast_report_list(&req->app->auth, &f, &res);
+    reply_store_list(req, &res, "forecast-reports");
     store_result_cleanup(&res);
     free(after);
 }

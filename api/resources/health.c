@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "embedded.h"
-#include "lifecycle.h"
+#include "draining.h"
 #include "resources/resources.h"
 #include "util/alloc.h"
 
@@ -13,7 +13,7 @@ void health_live(struct request *req)
 
 void health_ready(struct request *req)
 {
-    if (lifecycle_draining())
+    if (draining())
         http_reply_problem(req, PROBLEM_UNAVAILABLE, "The server is shutting down.");
     else if (store_ready())
         http_reply_json(req, 200, "{\"status\":\"ready\"}");

@@ -22,8 +22,8 @@ void history_list(struct request *req)
     }
     struct store_result res;
     store_result_init(&res);
-    store_history_list(&req->auth, id, after, limit, &res);
-    http_reply_list_result(req, &res, kind);
+    store_history_list(&req->app->auth, id, after, limit, &res);
+    reply_store_list(req, &res, kind);
     store_result_cleanup(&res);
     free(after);
 }

@@ -2,7 +2,7 @@
 
 #include <stdlib.h>
 
-#include "validate.h"
+#include "app/validate.h"
 
 void reply_invalid_body(struct request *req, const json_t *body, store_check_fn check, int64_t id, const char *detail)
 {
@@ -10,14 +10,14 @@ void reply_invalid_body(struct request *req, const json_t *body, store_check_fn 
     char *json = validate_dump(valid);
     struct store_result res;
     store_result_init(&res);
-    check(&req->auth, json, id, &res);
+    check(&req->app->auth, json, id, &res);
     if (res.status == STORE_OK || res.status == STORE_INVALID || res.status == STORE_NOT_FOUND) {
-        http_merge_field_errors(req, &res);
+        merge_store_field_errors(req, &res);
         http_reply_problem(req, PROBLEM_VALIDATION, detail);
     } else {
         /* The token (checked first) or the database failed: that answer wins. */
         http_reply_reset(req);
-        http_reply_store_error(req, &res);
+        reply_store_error(req, &res);
     }
     store_result_cleanup(&res);
     free(json);

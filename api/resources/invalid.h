@@ -3,7 +3,7 @@
  * users and lookup items), so one reply lists every invalid field. */
 #ifndef RESOURCES_INVALID_H
 #define RESOURCES_INVALID_H
-#include "http.h"
+#include "resources/resources.h"
 
 typedef enum store_status (*store_check_fn)(const struct store_auth *auth, const char *json, int64_t id,
                                             struct store_result *res);

@@ -9,7 +9,7 @@
 #include "resources/resources.h"
 #include "resources/specs.h"
 #include "store/opportunities.h"
-#include "validate.h"
+#include "app/validate.h"
 
 static void location_of(char *out, size_t size, int64_t opportunity_id)
 {
@@ -31,8 +31,8 @@ void lines_list(struct request *req)
     }
     struct store_result res;
     store_result_init(&res);
-    store_line_list(&req->auth, id, after, limit, &res);
-    http_reply_list_result(req, &res, kind);
+    store_line_list(&req->app->auth, id, after, limit, &res);
+    reply_store_list(req, &res, kind);
     store_result_cleanup(&res);
     free(after);
 }
@@ -51,8 +51,8 @@ void lines_create(struct request *req)
     location_of(location, sizeof location, id);
     struct store_result res;
     store_result_init(&res);
-    store_line_create(&req->auth, id, json, req->if_match, &res);
-    http_reply_result(req, 201, &res, location);
+    store_line_create(&req->app->auth, id, json, req->app->if_match, &res);
+    reply_store_result(req, 201, &res, location);
     store_result_cleanup(&res);
     free(json);
 }
@@ -64,8 +64,8 @@ void lines_get(struct request *req)
         return;
     struct store_result res;
     store_result_init(&res);
-    store_line_get(&req->auth, id, line_id, &res);
-    http_reply_result(req, 200, &res, NULL);
+    store_line_get(&req->app->auth, id, line_id, &res);
+    reply_store_result(req, 200, &res, NULL);
     store_result_cleanup(&res);
 }
 
@@ -81,8 +81,8 @@ void lines_patch(struct request *req)
     char *json = validate_dump(req->body);
     struct store_result res;
     store_result_init(&res);
-    store_line_patch(&req->auth, id, line_id, json, req->if_match, &res);
-    http_reply_result(req, 200, &res, NULL);
+    store_line_patch(&req->app->auth, id, line_id, json, req->app->if_match, &res);
+    reply_store_result(req, 200, &res, NULL);
     store_result_cleanup(&res);
     free(json);
 }
@@ -94,10 +94,10 @@ void lines_delete(struct request *req)
         return;
     struct store_result res;
     store_result_init(&res);
-    if (store_line_delete(&req->auth, id, line_id, req->if_match, &res) == STORE_OK)
+    if (store_line_delete(&req->app->auth, id, line_id, req->app->if_match, &res) == STORE_OK)
         http_reply_empty(req, 204);
     else
-        http_reply_store_error(req, &res);
+        reply_store_error(req, &res);
     store_result_cleanup(&res);
 }
 
@@ -119,8 +119,8 @@ void lines_replace(struct request *req)
     char *json = validate_dump(req->body);
     struct store_result res;
     store_result_init(&res);
-    store_lines_replace(&req->auth, id, json, req->if_match, &res);
-    http_reply_result(req, 200, &res, NULL);
+    store_lines_replace(&req->app->auth, id, json, req->app->if_match, &res);
+    reply_store_result(req, 200, &res, NULL);
     store_result_cleanup(&res);
     free(json);
 }

@@ -8,7 +8,7 @@
 #include "resources/specs.h"
 #include "store/lookups.h"
 #include "util/text.h"
-#include "validate.h"
+#include "app/validate.h"
 
 static const struct lookup_table {
     const char *name;
@@ -73,8 +73,8 @@ void lookups_list(struct request *req)
     const char *active_text = http_query(req, "active") ? (active ? "t" : "f") : NULL;
     struct store_result res;
     store_result_init(&res);
-    store_lookup_list(&req->auth, table->name, active_text, after, limit, &res);
-    http_reply_list_result(req, &res, kind);
+    store_lookup_list(&req->app->auth, table->name, active_text, after, limit, &res);
+    reply_store_list(req, &res, kind);
     store_result_cleanup(&res);
     free(after);
 }
@@ -93,8 +93,8 @@ void lookups_create(struct request *req)
     snprintf(location, sizeof location, "/lookups/%s", table->name);
     struct store_result res;
     store_result_init(&res);
-    store_lookup_create(&req->auth, table->name, json, &res);
-    http_reply_result(req, 201, &res, location);
+    store_lookup_create(&req->app->auth, table->name, json, &res);
+    reply_store_result(req, 201, &res, location);
     store_result_cleanup(&res);
     free(json);
 }
@@ -107,8 +107,8 @@ void lookups_get(struct request *req)
         return;
     struct store_result res;
     store_result_init(&res);
-    store_lookup_get(&req->auth, table->name, id, &res);
-    http_reply_result(req, 200, &res, NULL);
+    store_lookup_get(&req->app->auth, table->name, id, &res);
+    reply_store_result(req, 200, &res, NULL);
     store_result_cleanup(&res);
 }
 
@@ -125,8 +125,8 @@ void lookups_patch(struct request *req)
     char *json = validate_dump(req->body);
     struct store_result res;
     store_result_init(&res);
-    store_lookup_patch(&req->auth, table->name, id, json, req->if_match, &res);
-    http_reply_result(req, 200, &res, NULL);
+    store_lookup_patch(&req->app->auth, table->name, id, json, req->app->if_match, &res);
+    reply_store_result(req, 200, &res, NULL);
     store_result_cleanup(&res);
     free(json);
 }
@@ -139,9 +139,9 @@ void lookups_delete(struct request *req)
         return;
     struct store_result res;
     store_result_init(&res);
-    if (store_lookup_delete(&req->auth, table->name, id, req->if_match, &res) == STORE_OK)
+    if (store_lookup_delete(&req->app->auth, table->name, id, req->app->if_match, &res) == STORE_OK)
         http_reply_empty(req, 204);
     else
-        http_reply_store_error(req, &res);
+        reply_store_error(req, &res);
     store_result_cleanup(&res);
 }

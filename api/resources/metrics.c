@@ -1,5 +1,5 @@
 /* GET /metrics: public, no token; absent with METRICS=off (routes.c). */
-#include "metrics_text.h"
+#include "resources/metrics_text.h"
 #include "resources/resources.h"
 
 /* Far above the largest possible text (every route x method x status

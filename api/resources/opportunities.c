@@ -9,7 +9,7 @@
 #include "store/opportunities.h"
 #include "util/alloc.h"
 #include "util/text.h"
-#include "validate.h"
+#include "app/validate.h"
 
 static const char *const sort_names[SORT_COUNT] = {
     [SORT_ID] = "id",
@@ -158,8 +158,8 @@ static void list(struct request *req, const char *account_id)
     snprintf(kind, sizeof kind, "opportunities:%s%s", f.descending ? "-" : "", sort_names[f.sort]);
     struct store_result res;
     store_result_init(&res);
-    store_opportunity_list(&req->auth, &f, &res);
-    http_reply_list_result(req, &res, kind);
+    store_opportunity_list(&req->app->auth, &f, &res);
+    reply_store_list(req, &res, kind);
     store_result_cleanup(&res);
 out:
     free(key);

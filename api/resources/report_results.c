@@ -13,13 +13,13 @@
 #include <string.h>
 #include <strings.h>
 
-#include "computed_reply.h"
-#include "report_export.h"
+#include "app/computed_reply.h"
+#include "resources/report_export.h"
 #include "resources/resources.h"
 #include "store/forecast_reports.h"
 #include "util/alloc.h"
 #include "util/text.h"
-#include "validate.h"
+#include "app/validate.h"
 
 enum report_format { FORMAT_JSON, FORMAT_CSV, FORMAT_XLSX, FORMAT_COUNT };
 
@@ -155,11 +155,11 @@ static void reply_checked(struct request *req, enum report_format format, struct
         if (res->status == STORE_NOT_FOUND && res->message == NULL)
             http_reply_problem(req, PROBLEM_NOT_FOUND, "No forecast report has this id.");
         else
-            http_reply_store_error(req, res);
+            reply_store_error(req, res);
         return;
     }
-    http_reply_computed(req, formats[format].content_type, store_forecast_compute, res->body, formats[format].export,
-                        "forecast report result");
+    reply_computed(req, formats[format].content_type, store_forecast_compute, res->body, formats[format].export,
+                   "forecast report result");
     if (req->status != 200)
         return;
     http_header(req, "Vary", "Accept");
@@ -181,7 +181,7 @@ void forecast_report_results(struct request *req)
         return;
     struct store_result res;
     store_result_init(&res);
-    store_forecast_check(&req->auth, id, NULL, &res);
+    store_forecast_check(&req->app->auth, id, NULL, &res);
     reply_checked(req, format, &res);
     store_result_cleanup(&res);
 }
@@ -290,7 +290,7 @@ void forecast_results(struct request *req)
     json_decref(def);
     struct store_result res;
     store_result_init(&res);
-    store_forecast_check(&req->auth, 0, json, &res);
+    store_forecast_check(&req->app->auth, 0, json, &res);
     reply_checked(req, format, &res);
     store_result_cleanup(&res);
     free(json);

@@ -1,7 +1,10 @@
 /* Every route handler, one group per resource file. */
 #ifndef RESOURCES_H
 #define RESOURCES_H
-#include "http.h"
+#include "app/state.h"
+#include "app/store_reply.h"
+#include "http/query.h"
+#include "http/reply.h"
 
 /* health.c */
 void health_live(struct request *req);

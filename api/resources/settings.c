@@ -5,14 +5,14 @@
 #include "resources/resources.h"
 #include "resources/specs.h"
 #include "store/settings.h"
-#include "validate.h"
+#include "app/validate.h"
 
 void settings_get(struct request *req)
 {
     struct store_result res;
     store_result_init(&res);
-    store_settings_get(&req->auth, &res);
-    http_reply_result(req, 200, &res, NULL);
+    store_settings_get(&req->app->auth, &res);
+    reply_store_result(req, 200, &res, NULL);
     store_result_cleanup(&res);
 }
 
@@ -27,8 +27,8 @@ void settings_patch(struct request *req)
     char *json = validate_dump(req->body);
     struct store_result res;
     store_result_init(&res);
-    store_settings_patch(&req->auth, json, req->if_match, &res);
-    http_reply_result(req, 200, &res, NULL);
+    store_settings_patch(&req->app->auth, json, req->app->if_match, &res);
+    reply_store_result(req, 200, &res, NULL);
     store_result_cleanup(&res);
     free(json);
 }

@@ -3,7 +3,7 @@
  * the fuzzers (tests/fuzz) link them without a database. */
 #ifndef RESOURCES_SPECS_H
 #define RESOURCES_SPECS_H
-#include "validate.h"
+#include "app/validate.h"
 
 /* At most this many lines in one opportunity body or PUT .../lines. */
 #define MAX_LINES 1000

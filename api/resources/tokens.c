@@ -10,7 +10,7 @@
 #include "util/alloc.h"
 #include "util/text.h"
 #include "util/token.h"
-#include "validate.h"
+#include "app/validate.h"
 
 void tokens_list(struct request *req)
 {
@@ -27,8 +27,8 @@ void tokens_list(struct request *req)
     }
     struct store_result res;
     store_result_init(&res);
-    store_token_list(&req->auth, user_id, after, limit, &res);
-    http_reply_list_result(req, &res, kind);
+    store_token_list(&req->app->auth, user_id, after, limit, &res);
+    reply_store_list(req, &res, kind);
     store_result_cleanup(&res);
     free(after);
 }
@@ -59,7 +59,7 @@ void tokens_create(struct request *req)
     token_hash(secret, hash);
     struct store_result res;
     store_result_init(&res);
-    store_token_create(&req->auth, user_id, json_string_value(json_object_get(req->body, "name")), hash, &res);
+    store_token_create(&req->app->auth, user_id, json_string_value(json_object_get(req->body, "name")), hash, &res);
     if (res.status == STORE_OK) {
         char *body = with_secret(res.body, secret);
         if (body == NULL)
@@ -70,9 +70,9 @@ void tokens_create(struct request *req)
         http_header(req, "Cache-Control", "no-store");
         http_reply_take(req, 201, "application/json; charset=utf-8", body, strlen(body));
         /* A replay under an Idempotency-Key shows the token, never its secret again. */
-        req->idempotent_body = xstrdup(res.body);
+        req->app->idempotent_body = xstrdup(res.body);
     } else {
-        http_reply_store_error(req, &res);
+        reply_store_error(req, &res);
     }
     store_result_cleanup(&res);
 }
@@ -84,9 +84,9 @@ void tokens_revoke(struct request *req)
         return;
     struct store_result res;
     store_result_init(&res);
-    if (store_token_revoke(&req->auth, id, &res) == STORE_OK)
+    if (store_token_revoke(&req->app->auth, id, &res) == STORE_OK)
         http_reply_empty(req, 204);
     else
-        http_reply_store_error(req, &res);
+        reply_store_error(req, &res);
     store_result_cleanup(&res);
 }

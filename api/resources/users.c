@@ -6,7 +6,7 @@
 #include "resources/specs.h"
 #include "store/users.h"
 #include "util/text.h"
-#include "validate.h"
+#include "app/validate.h"
 
 void users_list(struct request *req)
 {
@@ -22,8 +22,8 @@ void users_list(struct request *req)
     const char *active_text = http_query(req, "active") ? (active ? "t" : "f") : NULL;
     struct store_result res;
     store_result_init(&res);
-    store_user_list(&req->auth, active_text, after, limit, &res);
-    http_reply_list_result(req, &res, "users");
+    store_user_list(&req->app->auth, active_text, after, limit, &res);
+    reply_store_list(req, &res, "users");
     store_result_cleanup(&res);
     free(after);
 }
@@ -32,8 +32,8 @@ void users_me(struct request *req)
 {
     struct store_result res;
     store_result_init(&res);
-    store_user_get(&req->auth, 0, &res);
-    http_reply_result(req, 200, &res, NULL);
+    store_user_get(&req->app->auth, 0, &res);
+    reply_store_result(req, 200, &res, NULL);
     store_result_cleanup(&res);
 }
 

@@ -1,20 +1,13 @@
 #include "store/auth_cache.h"
 
-#include <libpq-fe.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "log.h"
-#include "store/db.h"
-#include "util/alloc.h"
-
 #define SLOTS 1024 /* direct-mapped on the token hash, which is uniform */
 #define FRESH_SECONDS 60
-#define RECONNECT_SECONDS 1
 
 struct entry {
     char token_hash[65];
@@ -28,10 +21,6 @@ static struct {
     struct entry slots[SLOTS];
     atomic_bool enabled; /* only while invalidations are guaranteed to arrive */
     atomic_uint_fast64_t generation;
-    atomic_bool stop;
-    pthread_t listener;
-    bool started;
-    char *url;
 } cache = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static time_t now_seconds(void)
@@ -96,70 +85,13 @@ void auth_cache_clear(void)
     pthread_mutex_unlock(&cache.lock);
 }
 
-static void disable(void)
+void auth_cache_enable(bool on)
 {
-    atomic_store(&cache.enabled, false);
-    auth_cache_clear();
-}
-
-/* Listens on crm_auth; any notification empties the cache. */
-static void *listen_loop(void *arg)
-{
-    (void)arg;
-    PGconn *conn = NULL;
-    while (!atomic_load(&cache.stop)) {
-        if (conn == NULL) {
-            conn = db_connect(cache.url, NULL);
-            PGresult *r = conn ? PQexec(conn, "LISTEN crm_auth") : NULL;
-            bool listening = r && PQresultStatus(r) == PGRES_COMMAND_OK;
-            PQclear(r);
-            if (!listening) {
-                if (conn)
-                    PQfinish(conn);
-                conn = NULL;
-                for (int i = 0; i < RECONNECT_SECONDS * 10 && !atomic_load(&cache.stop); i++)
-                    nanosleep(&(struct timespec){0, 100000000}, NULL);
-                continue;
-            }
-            auth_cache_clear(); /* changes made while nobody listened */
-            atomic_store(&cache.enabled, true);
-        }
-        struct pollfd pfd = {.fd = PQsocket(conn), .events = POLLIN};
-        if (poll(&pfd, 1, 200) > 0) {
-            bool ok = PQconsumeInput(conn) == 1;
-            PGnotify *n;
-            while ((n = PQnotifies(conn)) != NULL) {
-                auth_cache_clear();
-                PQfreemem(n);
-            }
-            if (!ok || PQstatus(conn) != CONNECTION_OK) {
-                log_warning(NULL, "token cache off: its database listener lost the connection");
-                disable();
-                PQfinish(conn);
-                conn = NULL;
-            }
-        }
+    if (on) {
+        auth_cache_clear(); /* changes made while nobody listened */
+        atomic_store(&cache.enabled, true);
+    } else {
+        atomic_store(&cache.enabled, false);
+        auth_cache_clear();
     }
-    disable();
-    if (conn)
-        PQfinish(conn);
-    return NULL;
-}
-
-void auth_cache_start(const char *database_url)
-{
-    cache.url = xstrdup(database_url);
-    atomic_store(&cache.stop, false);
-    cache.started = pthread_create(&cache.listener, NULL, listen_loop, NULL) == 0;
-}
-
-void auth_cache_stop(void)
-{
-    if (cache.started) {
-        atomic_store(&cache.stop, true);
-        pthread_join(cache.listener, NULL);
-        cache.started = false;
-    }
-    free(cache.url);
-    cache.url = NULL;
 }

@@ -2,16 +2,17 @@
  * database: a hit sends only the caller's id and role with the request's
  * statements. Entries live 60 seconds (then the full check runs again and
  * refreshes last_used_at), and a listener on the database's crm_auth
- * channel empties the cache whenever a token or user changes, in whatever
- * way: triggers notify it. Without a listening connection the cache is off
- * and every request checks its token in full. */
+ * channel (jobs/token_listener.c) empties the cache whenever a token or
+ * user changes, in whatever way: triggers notify it. Without a listening
+ * connection the cache is off and every request checks its token in full. */
 #ifndef STORE_AUTH_CACHE_H
 #define STORE_AUTH_CACHE_H
 #include <stdbool.h>
 #include <stdint.h>
 
-void auth_cache_start(const char *database_url);
-void auth_cache_stop(void);
+/* On only while invalidations are guaranteed to arrive: switching it
+ * either way empties it. Off at start. */
+void auth_cache_enable(bool on);
 /* True (and the caller) when the token hash is known and fresh. */
 bool auth_cache_lookup(const char *token_hash, int64_t *user_id, bool *admin);
 /* The cache's generation: it moves on every clear. */

@@ -1,31 +1,14 @@
-/* Inside the store: the connection pool, the prepared statements and the
- * pipeline runner. Every request is one round trip: the caller's token
- * check and the statements of the request go out together in one libpq
- * pipeline and run in one implicit transaction, so a failed check stops
- * the rest and a failed write leaves nothing behind. */
+/* Inside the store: the pipeline runner (the pool is store/pool.h). Every
+ * request is one round trip: the caller's token check and the statements
+ * of the request go out together in one libpq pipeline and run in one
+ * implicit transaction, so a failed check stops the rest and a failed
+ * write leaves nothing behind. */
 #ifndef STORE_DB_H
 #define STORE_DB_H
 #include <libpq-fe.h>
 
+#include "store/statements.h"
 #include "store/store.h"
-
-struct db_statement {
-    const char *name;
-    const char *sql;
-};
-
-/* The statements of each store module, NULL-terminated; prepared on every
- * new connection. */
-extern const struct db_statement account_statements[];
-extern const struct db_statement lookup_statements[];
-extern const struct db_statement user_statements[];
-extern const struct db_statement token_statements[];
-extern const struct db_statement system_statements[];
-extern const struct db_statement settings_statements[];
-extern const struct db_statement opportunity_statements[];
-extern const struct db_statement history_statements[];
-extern const struct db_statement dashboard_statements[];
-extern const struct db_statement forecast_report_statements[];
 
 #define DB_MAX_PARAMS 16
 
@@ -54,10 +37,6 @@ enum store_status db_run_list(const struct store_auth *auth, const struct db_que
 /* Same, when the list query (the last) follows set-up queries. */
 enum store_status db_run_list_queries(const struct store_auth *auth, const struct db_query *queries, int count,
                                       int limit, struct store_result *res);
-
-/* Opens a connection with the service's session settings; NULL (after a log
- * line) when the database cannot be reached. */
-PGconn *db_connect(const char *url, const char *request_id);
 
 /* Runs one query for its effect or its error alone (the result is dropped). */
 enum store_status db_run_statement(const struct store_auth *auth, const struct db_query *query,

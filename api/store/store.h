@@ -6,16 +6,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* The outcome of a store call; every one but STORE_OK and STORE_REPLAY
+ * is listed in errors.def with the problem it is answered with. */
 enum store_status {
     STORE_OK,
-    STORE_NOT_FOUND, /* 404 */
-    STORE_UNAUTHORIZED, /* 401: unknown or revoked token, inactive user */
-    STORE_FORBIDDEN, /* 403: the caller's role forbids it */
-    STORE_CONFLICT, /* 409: duplicate, in use, racing retry */
-    STORE_PRECONDITION, /* 412: If-Match was stale */
-    STORE_INVALID, /* 422: the database found invalid fields */
-    STORE_UNAVAILABLE, /* 503: database unreachable or overloaded */
-    STORE_ERROR, /* 500: our bug; logged, never shown */
+#define STORE_STATUS(name, problem, detail, shown) STORE_##name,
+#include "errors.def"
     STORE_REPLAY, /* an Idempotency-Key seen before: answer its stored response */
 };
 

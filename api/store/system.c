@@ -1,5 +1,6 @@
 /* Store functions outside any resource: authentication, readiness,
  * migrations and the first admin. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,7 +8,9 @@
 #include "embedded.h"
 #include "log.h"
 #include "store/db.h"
+#include "store/pool.h"
 #include "util/alloc.h"
+#include "util/text.h"
 #include "util/token.h"
 
 const struct db_statement system_statements[] = {
@@ -81,7 +84,8 @@ bool store_ready(void)
     PGresult *r;
     bool ready = false;
     if (db_run(NULL, &q, 1, &r, &res) == STORE_OK) {
-        ready = atoi(PQgetvalue(r, 0, 0)) == schema_file_count();
+        long applied;
+        ready = parse_int_range(PQgetvalue(r, 0, 0), 0, INT_MAX, &applied) && applied == schema_file_count();
         PQclear(r);
     }
     store_result_cleanup(&res);

@@ -72,7 +72,7 @@ def lists(admin):
     }
 
 
-# Each case and the route it pages (as written in api/routes.c).
+# Each case and the route it pages (as written in api/app/routes.c).
 ROUTES = {
     "accounts": "/accounts",
     "account opportunities": "/accounts/:id/opportunities",
@@ -99,7 +99,7 @@ OTHER_BAD = {
 
 
 def test_every_paged_route_has_a_case(lists):
-    text = (REPO / "api" / "routes.c").read_text()
+    text = (REPO / "api" / "app" / "routes.c").read_text()
     paged = {m.group(1): m.group(2) != ","
              for m in re.finditer(r'\{"GET",\s*"([^"]+)",\s*ACCESS_[A-Z]+,\s*BODY_[A-Z]+,\s*LIST\s*(.)', text)}
     assert paged and set(paged) == set(ROUTES.values())

@@ -276,7 +276,7 @@ def test_requests_are_counted_exactly_under_their_route_template(admin):
 def test_every_route_label_is_a_documented_template():
     """The route labels are the route table's patterns written as templates:
     each must be a path of openapi.yaml, so dashboards read the same names."""
-    patterns = re.findall(r'\{"[A-Z]+", "([^"]+)"', (ROOT / "api" / "routes.c").read_text())
+    patterns = re.findall(r'\{"[A-Z]+", "([^"]+)"', (ROOT / "api" / "app" / "routes.c").read_text())
     assert len(patterns) >= 20
     templates = {re.sub(r":(\w+)", r"{\1}", p) for p in patterns}
     assert templates <= documented_paths(), templates - documented_paths()

@@ -663,7 +663,7 @@ def ids(admin):
     }
 
 
-# (method, path pattern as in api/routes.c, concrete path, body)
+# (method, path pattern as in api/app/routes.c, concrete path, body)
 PROTECTED = [
     ("GET", "/users", "/users", None),
     ("POST", "/users", "/users", lambda i: {"name": i["intruder"], "email": f"{i['intruder']}@example.com"}),
@@ -728,7 +728,7 @@ CREDENTIALS = ["none", "basic", "bearer-alone", "bearer-empty", "basic-with-secr
 
 
 def routes_in_source():
-    text = (REPO / "api" / "routes.c").read_text()
+    text = (REPO / "api" / "app" / "routes.c").read_text()
     return [(m.group(1), m.group(2), m.group(3))
             for m in re.finditer(r'\{"([A-Z]+)",\s*"([^"]+)",\s*ACCESS_([A-Z]+)', text)]
 
@@ -757,9 +757,9 @@ def test_the_route_table_of_these_tests_covers_every_route():
     source = routes_in_source()
     assert len(source) >= 20
     protected = {(m, p) for m, p, access in source if access != "PUBLIC"}
-    assert protected == {(m, p) for m, p, _, _ in PROTECTED}, "update PROTECTED to match api/routes.c"
+    assert protected == {(m, p) for m, p, _, _ in PROTECTED}, "update PROTECTED to match api/app/routes.c"
     admin_only = {(m, p) for m, p, access in source if access == "ADMIN"}
-    assert admin_only == ADMIN_ONLY, "update ADMIN_ONLY to match api/routes.c"
+    assert admin_only == ADMIN_ONLY, "update ADMIN_ONLY to match api/app/routes.c"
     assert {(m, p) for m, p, access in source if access == "PUBLIC"} == set(PUBLIC) | PUBLIC_BY_NAME
 
 

@@ -12,13 +12,13 @@
  * exact forms. */
 #include <string.h>
 
-#include "query_string.h"
-#include "router.h"
+#include "http/query_string.h"
+#include "http/router.h"
 #include "support.h"
 #include "util/alloc.h"
 #include "util/text.h"
 
-/* Every name any route takes (routes.c), so all parsers see values. */
+/* Every name any route takes (app/routes.c), so all parsers see values. */
 static const struct route route = {
     .method = "GET",
     .pattern = "/fuzz",

@@ -16,7 +16,6 @@ void fuzz_request_init(struct request *req, const struct route *route)
     memset(req, 0, sizeof *req);
     req->method = "POST";
     req->route = route;
-    req->if_match = STORE_IF_MATCH_NONE;
     snprintf(req->request_id, sizeof req->request_id, "fuzz");
 }
 

@@ -10,8 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "http.h"
-#include "validate.h"
+#include "http/query.h"
+#include "http/reply.h"
+#include "app/validate.h"
 
 /* What the target is doing (an endpoint, a step), printed when an
  * invariant breaks; NULL when there is nothing to add. */

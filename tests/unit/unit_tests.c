@@ -10,16 +10,18 @@
 #include <ulfius.h>
 #include <unistd.h>
 
-#include "cors.h"
-#include "http.h"
-#include "metrics.h"
-#include "query_string.h"
+#include "app/metrics.h"
+#include "app/validate.h"
+#include "http/cors.h"
+#include "http/query.h"
+#include "http/query_string.h"
+#include "http/reply.h"
+#include "http/router.h"
+#include "net/cors_headers.h"
 #include "resources/specs.h"
-#include "router.h"
 #include "util/strbuf.h"
 #include "util/text.h"
 #include "util/token.h"
-#include "validate.h"
 
 static int passed, failed;
 

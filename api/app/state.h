@@ -1,0 +1,23 @@
+/* The application's part of a request (req->app while the pipeline runs):
+ * who calls, for the store, the precondition and the Idempotency-Key's
+ * transaction. Filled by the pipeline (app/auth.c, app/idempotency.c,
+ * app/pipeline.c), read by the handlers. */
+#ifndef APP_STATE_H
+#define APP_STATE_H
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "http/request.h"
+#include "store/store.h"
+
+struct app_state {
+    struct store_auth auth; /* token hash + request id for the store */
+    char token_hash[65];
+    bool authenticated; /* the token was checked in the database */
+    int64_t if_match; /* a version or STORE_IF_MATCH_* (0 can never match) */
+    char if_match_list[ETAG_LIST_MAX * 12]; /* "3,7" when If-Match names several versions */
+    struct store_idempotency idempotency; /* in use when auth.idempotency points here */
+    char *idempotent_body; /* what a replay answers instead of reply_body (owned), e.g. without a secret */
+};
+
+#endif
