@@ -39,12 +39,16 @@ class RunScript:
             self.lines.append(line)
 
     @property
+    def base(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
     def output(self):
         return "".join(self.lines)
 
     def wait_serving(self, timeout=90):
         deadline = time.monotonic() + timeout
-        client = Client(None, base=f"http://127.0.0.1:{self.port}", record=False)
+        client = Client(None, base=self.base, record=False)
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 pytest.fail(f"run.sh exited {self.proc.returncode} before serving:\n{self.output}")
@@ -102,7 +106,7 @@ def test_ctrl_c_stops_server_and_database(pg_dir):
     assert "New database: demo data loaded, admin created." in out
     assert f"docs: http://127.0.0.1:{run.port}/docs" in out
     token = next(line.split()[-1] for line in out.splitlines() if "Admin token:" in line)
-    assert Client(token, base=client_base(run), record=False).get("/accounts").status == 200
+    assert Client(token, base=run.base, record=False).get("/accounts").status == 200
     assert client.get("/docs").status == 200
     assert pg_running(pg_dir)
 
@@ -134,10 +138,6 @@ def test_server_dying_stops_database(pg_dir):
     status = run.wait_exit()
     assert status == 128 + signal.SIGKILL, run.output
     assert not pg_running(pg_dir), run.output
-
-
-def client_base(run):
-    return f"http://127.0.0.1:{run.port}"
 
 
 def pid_alive(pid):
