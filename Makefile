@@ -5,7 +5,7 @@ CC      ?= cc
 # Build folders (separate ones let several builds share a checkout).
 O       ?= obj
 B       ?= bin
-PKGS    := libulfius jansson libpq liborcania libyder gnutls xlsxwriter
+PKGS    := libulfius jansson libpq liborcania libyder gnutls xlsxwriter libcurl
 # The route table leaves its optional last member (exists) out, so
 # missing-field-initializers is off (field specs name their members).
 WARN    := -Wall -Wextra -Werror -Wpedantic -Wshadow -Wformat=2 -Wstrict-prototypes \
@@ -26,7 +26,7 @@ TSAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=thread
 # stops the build.
 SCHEMA     := $(sort $(wildcard db/schema/*.sql))
 FUNCTIONS  := $(addprefix db/functions/,core.sql users.sql lookups.sql accounts.sql settings.sql \
-                opportunities.sql idempotency.sql history.sql forecast_reports.sql totals.sql dashboard.sql)
+                opportunities.sql idempotency.sql history.sql forecast_reports.sql totals.sql dashboard.sql webhooks.sql)
 $(if $(filter-out $(FUNCTIONS),$(wildcard db/functions/*.sql)),\
   $(error db/functions/ files missing from FUNCTIONS in the Makefile: $(filter-out $(FUNCTIONS),$(wildcard db/functions/*.sql))))
 MIGRATIONS := $(SCHEMA) $(FUNCTIONS)

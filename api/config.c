@@ -25,6 +25,34 @@ static bool read_unsigned(const char *name, const char *fallback, long min, long
     return true;
 }
 
+/* Webhooks: WEBHOOK_ALLOW_PRIVATE=on|off (default off) lets subscriptions
+ * and deliveries reach loopback, private, link-local and reserved
+ * addresses (tests and closed networks; never on a server whose admins
+ * should not reach its internal network); WEBHOOK_WORKERS (default 4)
+ * deliveries on the wire at once; WEBHOOK_RETRY_SCALE (default 1)
+ * multiplies the retry waits (5 s, 30 s, 2 min, 15 min, 1 h, 6 h, then
+ * 12 h), for tests: 0.01 makes the first wait 50 ms. */
+static bool load_webhooks(struct config *cfg)
+{
+    bool ok = true;
+    const char *allow = env_or("WEBHOOK_ALLOW_PRIVATE", "off");
+    if (strcmp(allow, "on") != 0 && strcmp(allow, "off") != 0) {
+        fprintf(stderr, "crm-api: WEBHOOK_ALLOW_PRIVATE=\"%s\" must be on or off\n", allow);
+        ok = false;
+    }
+    cfg->webhook_allow_private = strcmp(allow, "on") == 0;
+    ok &= read_unsigned("WEBHOOK_WORKERS", "4", 1, 64, &cfg->webhook_workers);
+    const char *scale = env_or("WEBHOOK_RETRY_SCALE", "1");
+    char *end = NULL;
+    double value = strtod(scale, &end);
+    if (end == scale || *end != '\0' || !(value >= 0.0001 && value <= 1000)) {
+        fprintf(stderr, "crm-api: WEBHOOK_RETRY_SCALE=\"%s\" must be a number from 0.0001 to 1000\n", scale);
+        ok = false;
+    }
+    cfg->webhook_retry_scale = value;
+    return ok;
+}
+
 bool config_load(struct config *cfg)
 {
     bool ok = true;
@@ -89,5 +117,6 @@ bool config_load(struct config *cfg)
         ok = false;
     }
     cfg->metrics = strcmp(metrics, "on") == 0;
+    ok &= load_webhooks(cfg);
     return ok;
 }

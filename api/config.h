@@ -20,6 +20,9 @@ struct config {
     bool log_json;
     struct cors_policy cors; /* CORS_ORIGINS, parsed once; borrows the environment */
     bool metrics; /* METRICS=on|off: GET /metrics and the counting behind it */
+    bool webhook_allow_private; /* WEBHOOK_ALLOW_PRIVATE=on: webhooks may target private addresses */
+    unsigned webhook_workers; /* WEBHOOK_WORKERS: deliveries on the wire at once */
+    double webhook_retry_scale; /* WEBHOOK_RETRY_SCALE: multiplies the retry waits (tests) */
 };
 
 /* Fills cfg from the environment. On any bad variable prints every problem

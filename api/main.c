@@ -13,10 +13,12 @@
 #include "config.h"
 #include "jobs/token_listener.h"
 #include "jobs/totals_folder.h"
+#include "jobs/webhook_worker.h"
 #include "log.h"
 #include "net/server.h"
 #include "store/store.h"
 #include "util/text.h"
+#include "util/url_policy.h"
 
 static int usage(void)
 {
@@ -82,8 +84,11 @@ int main(int argc, char **argv)
         store_open(cfg.database_url, cfg.db_pool_size);
         token_listener_start(cfg.database_url);
         totals_folder_start(cfg.database_url);
+        url_policy_allow_private(cfg.webhook_allow_private);
+        webhook_worker_start(cfg.database_url, cfg.webhook_workers, cfg.webhook_retry_scale);
         const struct dispatch_app app = {.serve = pipeline_serve, .completed = pipeline_completed, .cors = &cfg.cors};
         status = server_run(&cfg, &app);
+        webhook_worker_stop();
         totals_folder_stop();
         token_listener_stop();
         store_close();

@@ -7,6 +7,7 @@
 Rules, each finding printed as FILE:LINE: message:
   framework    ulfius.h and microhttpd.h are included in api/net/ only
   libpq        libpq-fe.h is included in api/store/ only
+  curl         curl/curl.h is included in api/outbound/ only (outgoing HTTP)
   store-header api/net/ and api/http/ include no store header
   net-header   a header of api/net/ is included only by api/net/ and api/main.c
   cycle        the include graph between modules (a .c and its .h are one
@@ -121,6 +122,10 @@ def lint(api_dir):
                 if target == "libpq-fe.h" and top != "store":
                     findings.append((shown, number, "libpq",
                                      "libpq-fe.h is included outside %s/store/: only the store speaks SQL" % prefix))
+                if target.startswith("curl/") and top != "outbound":
+                    findings.append((shown, number, "curl",
+                                     "%s is included outside %s/outbound/: only outbound/ makes HTTP requests"
+                                     % (target, prefix)))
                 continue
             resolved = target if target in known else os.path.normpath(
                 os.path.join(os.path.dirname(rel), target)).replace(os.sep, "/")
@@ -186,6 +191,7 @@ def self_test():
            "framework", "app/a.c", 2)
     expect("microhttpd outside net", {"http/b.h": "#include <microhttpd.h>\n"}, "framework", "http/b.h", 1)
     expect("libpq outside store", {"resources/c.c": "\n\n#include <libpq-fe.h>\n"}, "libpq", "resources/c.c", 3)
+    expect("curl outside outbound", {"jobs/w.c": "#include <curl/curl.h>\n"}, "curl", "jobs/w.c", 1)
     expect("store header in http", {"store/store.h": "", "http/d.c": '#include "store/store.h"\n'},
            "store-header", "http/d.c", 1)
     expect("store header in net", {"store/db.h": "", "net/e.c": '#include "store/db.h"\n'},
@@ -206,6 +212,7 @@ def self_test():
         write(root, "net/server.h", "")
         write(root, "main.c", '#include "net/server.h"\n')
         write(root, "store/db.c", "#include <libpq-fe.h>\n")
+        write(root, "outbound/post.c", "#include <curl/curl.h>\n")
         write(root, "http/reply.c", '#include "errors.def"\n#include "http/reply.h"\n')
         write(root, "http/reply.h", "")
         write(root, "errors.def", "")

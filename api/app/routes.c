@@ -70,6 +70,15 @@ const struct route routes[] = {
     {"GET", "/reports/forecast", ACCESS_USER, BODY_NONE,
      "owner_ids from to period status_ids forecast_ids outcomes group_by split_by format", forecast_results},
 
+    {"GET", "/webhooks", ACCESS_ADMIN, BODY_NONE, LIST, webhooks_list},
+    {"POST", "/webhooks", ACCESS_ADMIN, BODY_JSON, "", webhooks_create},
+    {"GET", "/webhooks/:id", ACCESS_ADMIN, BODY_NONE, "", webhooks_get},
+    {"PATCH", "/webhooks/:id", ACCESS_ADMIN, BODY_PATCH, "", webhooks_patch},
+    {"DELETE", "/webhooks/:id", ACCESS_ADMIN, BODY_NONE, "", webhooks_delete},
+    {"POST", "/webhooks/:id/ping", ACCESS_ADMIN, BODY_NONE, "", webhooks_ping},
+    {"GET", "/webhooks/:id/deliveries", ACCESS_ADMIN, BODY_NONE, LIST, webhook_deliveries_list},
+    {"POST", "/webhooks/:id/deliveries/:delivery_id/retry", ACCESS_ADMIN, BODY_NONE, "", webhook_delivery_retry},
+
     {"GET", "/settings", ACCESS_USER, BODY_NONE, "", settings_get},
     {"PATCH", "/settings", ACCESS_ADMIN, BODY_PATCH, "", settings_patch},
 

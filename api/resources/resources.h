@@ -81,6 +81,16 @@ void forecast_reports_get(struct request *req);
 void forecast_reports_patch(struct request *req);
 void forecast_reports_delete(struct request *req);
 
+/* webhooks.c */
+void webhooks_list(struct request *req);
+void webhooks_create(struct request *req);
+void webhooks_get(struct request *req);
+void webhooks_patch(struct request *req);
+void webhooks_delete(struct request *req);
+void webhooks_ping(struct request *req);
+void webhook_deliveries_list(struct request *req);
+void webhook_delivery_retry(struct request *req);
+
 /* report_results.c */
 void forecast_report_results(struct request *req);
 void forecast_results(struct request *req);

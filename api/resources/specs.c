@@ -71,6 +71,28 @@ const struct field_spec token_fields[] = {
     END_FIELDS,
 };
 
+/* POST and PATCH /webhooks: events is checked by its handler (a list of
+ * strings, which the specs do not describe), url by the URL policy too. */
+#define WEBHOOK_READ_ONLY_FIELDS                                                                                       \
+    READ_ONLY("id"), READ_ONLY("secret"), READ_ONLY("disabled_reason"), READ_ONLY("disabled_at"),                      \
+        READ_ONLY("created_at"), READ_ONLY("updated_at"), READ_ONLY("version")
+
+const struct field_spec webhook_create_fields[] = {
+    {.name = "url", .type = FIELD_TEXT, .min = 1, .max = 2000, .required = true},
+    {.name = "description", .type = FIELD_TEXT, .max = 500, .nullable = true},
+    {.name = "active", .type = FIELD_BOOLEAN},
+    WEBHOOK_READ_ONLY_FIELDS,
+    END_FIELDS,
+};
+
+const struct field_spec webhook_patch_fields[] = {
+    {.name = "url", .type = FIELD_TEXT, .min = 1, .max = 2000},
+    {.name = "description", .type = FIELD_TEXT, .max = 500, .nullable = true},
+    {.name = "active", .type = FIELD_BOOLEAN},
+    WEBHOOK_READ_ONLY_FIELDS,
+    END_FIELDS,
+};
+
 #define COMMON_FIELDS(required_label)                                                                                  \
     {.name = "label", .type = FIELD_TEXT, .min = 1, .max = 100, .required = required_label},                           \
         {.name = "position", .type = FIELD_INTEGER, .min = -1000000, .max = 1000000},                                  \

@@ -21,6 +21,9 @@ extern const struct field_spec lookup_status_fields[];
 extern const struct field_spec lookup_forecast_fields[];
 extern const struct field_spec lookup_product_fields[];
 extern const struct field_spec lookup_plain_fields[];
+/* POST and PATCH /webhooks, but events (resources/webhooks.c). */
+extern const struct field_spec webhook_create_fields[];
+extern const struct field_spec webhook_patch_fields[];
 /* PATCH /settings. */
 extern const struct field_spec settings_fields[];
 /* POST /opportunities; PATCH /opportunities/{id}; PUT by external id. */

@@ -23,6 +23,7 @@ static const struct db_statement *const all_statements[] = {
     history_statements,
     dashboard_statements,
     forecast_report_statements,
+    webhook_statements,
     NULL,
 };
 

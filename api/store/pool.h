@@ -12,6 +12,10 @@
  * line) when the database cannot be reached. */
 PGconn *db_connect(const char *url, const char *request_id);
 
+struct store_session;
+/* The connection of a job's session (store/session.h). */
+PGconn *store_session_conn(struct store_session *session);
+
 /* Takes an idle connection, connecting it if needed. Returns the pool index
  * or -1 with *why (pool exhausted for too long, or database unreachable). */
 int pool_acquire(const char *request_id, enum store_status *why);

@@ -22,6 +22,11 @@ struct store_session *store_session_open(const char *database_url)
     return session;
 }
 
+PGconn *store_session_conn(struct store_session *session)
+{
+    return session->conn;
+}
+
 void store_session_close(struct store_session *session)
 {
     if (session == NULL)

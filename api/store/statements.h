@@ -18,5 +18,6 @@ extern const struct db_statement opportunity_statements[];
 extern const struct db_statement history_statements[];
 extern const struct db_statement dashboard_statements[];
 extern const struct db_statement forecast_report_statements[];
+extern const struct db_statement webhook_statements[];
 
 #endif
