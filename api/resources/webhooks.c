@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "resources/crud.h"
+#include "resources/query_params.h"
 #include "resources/resources.h"
 #include "resources/specs.h"
 #include "store/webhooks.h"
@@ -90,8 +91,8 @@ static const struct resource_kind webhooks = {
 void webhooks_list(struct request *req)
 {
     int limit;
-    char *after = NULL;
-    if (!http_query_page(req, "webhooks", http_key_is_id, &limit, &after)) {
+    struct store_opt_int after;
+    if (!query_id_page(req, "webhooks", &limit, &after)) {
         http_reply_query_errors(req);
         return;
     }
@@ -100,7 +101,6 @@ void webhooks_list(struct request *req)
     store_webhook_list(&req->app->auth, after, limit, &res);
     reply_store_list(req, &res, "webhooks");
     store_result_cleanup(&res);
-    free(after);
 }
 
 /* Adds the one-time secret to the stored subscription's representation. */
@@ -180,10 +180,10 @@ void webhook_deliveries_list(struct request *req)
     if (!http_path_id(req, 0, &id))
         return;
     int limit;
-    char *before = NULL;
+    struct store_opt_int before;
     char kind[48]; /* a cursor belongs to one subscription's log */
     snprintf(kind, sizeof kind, "webhook-deliveries:%lld", (long long)id);
-    if (!http_query_page(req, kind, http_key_is_id, &limit, &before)) {
+    if (!query_id_page(req, kind, &limit, &before)) {
         http_reply_query_errors(req);
         return;
     }
@@ -192,7 +192,6 @@ void webhook_deliveries_list(struct request *req)
     store_webhook_deliveries(&req->app->auth, id, before, limit, &res);
     reply_store_list(req, &res, kind);
     store_result_cleanup(&res);
-    free(before);
 }
 
 void webhook_delivery_retry(struct request *req)

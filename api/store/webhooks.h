@@ -4,23 +4,23 @@
 #define STORE_WEBHOOKS_H
 #include "store/store.h"
 
-enum store_status store_webhook_list(const struct store_auth *auth, const char *after, int limit,
+enum store_status store_webhook_list(struct store_auth *auth, struct store_opt_int after, int limit,
                                      struct store_result *res);
-enum store_status store_webhook_get(const struct store_auth *auth, int64_t id, struct store_result *res);
+enum store_status store_webhook_get(struct store_auth *auth, int64_t id, struct store_result *res);
 /* json: the validated body; secret: "whsec_..." (kept to sign with). */
-enum store_status store_webhook_create(const struct store_auth *auth, const char *json, const char *secret,
+enum store_status store_webhook_create(struct store_auth *auth, const char *json, const char *secret,
                                        struct store_result *res);
-enum store_status store_webhook_patch(const struct store_auth *auth, int64_t id, const char *json, int64_t if_match,
-                                      struct store_result *res);
-enum store_status store_webhook_delete(const struct store_auth *auth, int64_t id, int64_t if_match,
+enum store_status store_webhook_patch(struct store_auth *auth, int64_t id, const char *json,
+                                      struct store_if_match if_match, struct store_result *res);
+enum store_status store_webhook_delete(struct store_auth *auth, int64_t id, struct store_if_match if_match,
                                        struct store_result *res);
 /* Queues a ping event; res->body is the new delivery. */
-enum store_status store_webhook_ping(const struct store_auth *auth, int64_t id, struct store_result *res);
+enum store_status store_webhook_ping(struct store_auth *auth, int64_t id, struct store_result *res);
 /* Deliveries newest first; before: the key of the last one of the previous page. */
-enum store_status store_webhook_deliveries(const struct store_auth *auth, int64_t id, const char *before, int limit,
+enum store_status store_webhook_deliveries(struct store_auth *auth, int64_t id, struct store_opt_int before, int limit,
                                            struct store_result *res);
 /* Makes a delivery due now; res->body is the delivery. */
-enum store_status store_webhook_retry(const struct store_auth *auth, int64_t id, int64_t delivery_id,
+enum store_status store_webhook_retry(struct store_auth *auth, int64_t id, int64_t delivery_id,
                                       struct store_result *res);
 
 #endif
