@@ -20,6 +20,7 @@ struct config {
     bool log_json;
     struct cors_policy cors; /* CORS_ORIGINS, parsed once; borrows the environment */
     bool metrics; /* METRICS=on|off: GET /metrics and the counting behind it */
+    unsigned changes_retention_days; /* CHANGES_RETENTION_DAYS: how long change feed events are kept */
 };
 
 /* Fills cfg from the environment. On any bad variable prints every problem

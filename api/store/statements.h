@@ -16,6 +16,7 @@ extern const struct db_statement system_statements[];
 extern const struct db_statement settings_statements[];
 extern const struct db_statement opportunity_statements[];
 extern const struct db_statement history_statements[];
+extern const struct db_statement change_statements[];
 extern const struct db_statement dashboard_statements[];
 extern const struct db_statement forecast_report_statements[];
 

@@ -115,3 +115,47 @@ CREATE CONSTRAINT TRIGGER opportunity_change_event AFTER INSERT OR UPDATE ON opp
 DROP TRIGGER IF EXISTS lookup_item_change_event ON lookup_items;
 CREATE CONSTRAINT TRIGGER lookup_item_change_event AFTER INSERT OR UPDATE OR DELETE ON lookup_items
   DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION lookup_item_change_event();
+
+-- 410 when events after the reader's position (a cursor "major,minor", or
+-- `since`) may have been deleted by the retention clean-up.
+CREATE OR REPLACE FUNCTION api_changes_check(p_after text, p_since timestamptz) RETURNS void
+LANGUAGE plpgsql STABLE AS $$
+DECLARE p change_events_purged;
+BEGIN
+  SELECT * INTO p FROM change_events_purged;
+  IF (p_after IS NOT NULL
+      AND (split_part(p_after, ',', 1)::xid8, split_part(p_after, ',', 2)::bigint) < (p.position_major, p.position_minor))
+     OR p_since <= p.occurred_at THEN
+    PERFORM api_fail('C4410', 'Events after this position are no longer kept. Read the resources again from '
+                              'their lists, then follow the feed from a new cursor (GET /changes?since=<the time '
+                              'the lists were read from>).');
+  END IF;
+END $$;
+
+-- Deletes up to p_batch events older than p_days (readable ones only,
+-- oldest first) and records the highest position and time deleted; returns
+-- how many went.
+CREATE OR REPLACE FUNCTION change_events_purge(p_days integer, p_batch integer) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE v_count integer; v_at timestamptz; v_major xid8; v_minor bigint;
+BEGIN
+  WITH gone AS (
+    DELETE FROM change_events e
+     WHERE (e.position_major, e.position_minor) IN (
+       SELECT o.position_major, o.position_minor FROM change_events o
+        WHERE o.occurred_at < now() - make_interval(days => p_days)
+          AND o.position_major < pg_snapshot_xmin(pg_current_snapshot())
+        ORDER BY o.occurred_at LIMIT p_batch)
+    RETURNING e.position_major, e.position_minor, e.occurred_at)
+  SELECT (SELECT count(*) FROM gone), (SELECT max(occurred_at) FROM gone), t.position_major, t.position_minor
+    INTO v_count, v_at, v_major, v_minor
+    FROM (SELECT g.position_major, g.position_minor FROM gone g
+           ORDER BY g.position_major DESC, g.position_minor DESC LIMIT 1) t;
+  IF v_major IS NULL THEN RETURN 0; END IF;
+  UPDATE change_events_purged
+     SET position_major = greatest(position_major, v_major),
+         position_minor = CASE WHEN (v_major, v_minor) > (position_major, position_minor) THEN v_minor
+                               ELSE position_minor END,
+         occurred_at = greatest(occurred_at, v_at);
+  RETURN v_count;
+END $$;
