@@ -26,7 +26,7 @@ TSAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=thread
 # stops the build.
 SCHEMA     := $(sort $(wildcard db/schema/*.sql))
 FUNCTIONS  := $(addprefix db/functions/,core.sql users.sql lookups.sql accounts.sql settings.sql \
-                opportunities.sql idempotency.sql history.sql forecast_reports.sql totals.sql dashboard.sql webhooks.sql)
+                opportunities.sql idempotency.sql history.sql changes.sql forecast_reports.sql totals.sql dashboard.sql webhooks.sql)
 $(if $(filter-out $(FUNCTIONS),$(wildcard db/functions/*.sql)),\
   $(error db/functions/ files missing from FUNCTIONS in the Makefile: $(filter-out $(FUNCTIONS),$(wildcard db/functions/*.sql))))
 MIGRATIONS := $(SCHEMA) $(FUNCTIONS)

@@ -78,6 +78,7 @@ bool config_load(struct config *cfg)
     ok &= read_unsigned("MAX_CONNECTIONS", "1024", 1, 65536, &cfg->max_connections);
     ok &= read_unsigned("CONNECTION_TIMEOUT", "15", 1, 3600, &cfg->connection_timeout);
     ok &= read_unsigned("SHUTDOWN_TIMEOUT", "10", 1, 3600, &cfg->shutdown_timeout);
+    ok &= read_unsigned("CHANGES_RETENTION_DAYS", "30", 1, 36500, &cfg->changes_retention_days);
     if (ok && cfg->max_connections < cfg->threads) { /* libmicrohttpd shares the limit among its threads */
         fprintf(stderr, "crm-api: MAX_CONNECTIONS=%u must be at least THREADS=%u\n", cfg->max_connections,
                 cfg->threads);

@@ -23,6 +23,7 @@ struct config {
     bool webhook_allow_private; /* WEBHOOK_ALLOW_PRIVATE=on: webhooks may target private addresses */
     unsigned webhook_workers; /* WEBHOOK_WORKERS: deliveries on the wire at once */
     double webhook_retry_scale; /* WEBHOOK_RETRY_SCALE: multiplies the retry waits (tests) */
+    unsigned changes_retention_days; /* CHANGES_RETENTION_DAYS: how long change feed events are kept */
 };
 
 /* Fills cfg from the environment. On any bad variable prints every problem

@@ -12,6 +12,7 @@
 #include "app/validate.h"
 #include "config.h"
 #include "jobs/token_listener.h"
+#include "jobs/changes_retention.h"
 #include "jobs/totals_folder.h"
 #include "jobs/webhook_worker.h"
 #include "log.h"
@@ -84,11 +85,13 @@ int main(int argc, char **argv)
         store_open(cfg.database_url, cfg.db_pool_size);
         token_listener_start(cfg.database_url);
         totals_folder_start(cfg.database_url);
+        changes_retention_start(cfg.database_url, cfg.changes_retention_days);
         url_policy_allow_private(cfg.webhook_allow_private);
         webhook_worker_start(cfg.database_url, cfg.webhook_workers, cfg.webhook_retry_scale);
         const struct dispatch_app app = {.serve = pipeline_serve, .completed = pipeline_completed, .cors = &cfg.cors};
         status = server_run(&cfg, &app);
         webhook_worker_stop();
+        changes_retention_stop();
         totals_folder_stop();
         token_listener_stop();
         store_close();

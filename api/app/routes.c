@@ -58,6 +58,8 @@ const struct route routes[] = {
     {"PATCH", "/opportunities/:id/lines/:line_id", ACCESS_USER, BODY_PATCH, "", lines_patch},
     {"DELETE", "/opportunities/:id/lines/:line_id", ACCESS_USER, BODY_NONE, "", lines_delete},
 
+    {"GET", "/changes", ACCESS_USER, BODY_NONE, LIST " since types", changes_list},
+
     {"GET", "/dashboard/funnel", ACCESS_USER, BODY_NONE, "owner_id from to", dashboard_funnel},
     {"GET", "/dashboard/sales-grid", ACCESS_USER, BODY_NONE, "period from to owner_ids", dashboard_sales_grid},
 

@@ -71,6 +71,9 @@ void lines_replace(struct request *req);
 /* history.c */
 void history_list(struct request *req);
 
+/* changes.c */
+void changes_list(struct request *req);
+
 /* dashboard.c */
 void dashboard_funnel(struct request *req);
 void dashboard_sales_grid(struct request *req);

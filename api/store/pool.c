@@ -23,6 +23,7 @@ static const struct db_statement *const *const all_statements[] = {
     settings_statements,
     opportunity_statements,
     history_statements,
+    change_statements,
     dashboard_statements,
     forecast_report_statements,
     webhook_statements,

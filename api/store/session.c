@@ -74,3 +74,20 @@ bool store_totals_fold(struct store_session *session, char *error, size_t error_
     PQclear(r);
     return ok;
 }
+
+bool store_changes_purge(struct store_session *session, unsigned days, unsigned batch, long *deleted, char *error,
+                         size_t error_size)
+{
+    char days_text[16], batch_text[16];
+    snprintf(days_text, sizeof days_text, "%u", days);
+    snprintf(batch_text, sizeof batch_text, "%u", batch);
+    const char *params[2] = {days_text, batch_text};
+    PGresult *r = PQexecParams(session->conn, "SELECT change_events_purge($1::int, $2::int)", 2, NULL, params, NULL,
+                               NULL, 0);
+    bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+    *deleted = ok ? strtol(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+    if (!ok)
+        snprintf(error, error_size, "%s", PQresultErrorMessage(r));
+    PQclear(r);
+    return ok;
+}

@@ -25,4 +25,10 @@ bool store_session_wait(struct store_session *session, int timeout_ms, unsigned 
  * (db/functions/totals.sql); false with the database's message in error. */
 bool store_totals_fold(struct store_session *session, char *error, size_t error_size);
 
+/* Deletes up to batch change feed events older than days
+ * (db/functions/changes.sql); *deleted gets how many went. False with the
+ * database's message in error. */
+bool store_changes_purge(struct store_session *session, unsigned days, unsigned batch, long *deleted, char *error,
+                         size_t error_size);
+
 #endif

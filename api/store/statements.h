@@ -84,6 +84,7 @@ extern const struct db_statement *const system_statements[];
 extern const struct db_statement *const settings_statements[];
 extern const struct db_statement *const opportunity_statements[];
 extern const struct db_statement *const history_statements[];
+extern const struct db_statement *const change_statements[];
 extern const struct db_statement *const dashboard_statements[];
 extern const struct db_statement *const forecast_report_statements[];
 extern const struct db_statement *const webhook_statements[];

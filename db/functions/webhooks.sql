@@ -27,6 +27,24 @@ LANGUAGE sql IMMUTABLE AS $$
   SELECT EXISTS (SELECT 1 FROM unnest(p_events) e WHERE p_type = e OR starts_with(p_type, e || '.'))
 $$;
 
+-- The outbox: each change-feed event queues a delivery for every active
+-- subscription it matches, in the transaction that wrote the event (a
+-- rollback leaves none), at the event's position.
+CREATE OR REPLACE FUNCTION webhook_enqueue() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO webhook_deliveries (subscription_id, event_id, event_type, position_major, position_minor, body)
+  SELECT w.id, NEW.id, NEW.type, NEW.position_major, NEW.position_minor,
+         json_build_object('id', NEW.id, 'type', NEW.type, 'occurred_at', api_ts(NEW.occurred_at),
+                           'data', NEW.data)::text
+    FROM webhook_subscriptions w
+   WHERE w.active AND webhook_event_matches(w.events, NEW.type);
+  RETURN NULL;
+END $$;
+
+CREATE OR REPLACE TRIGGER webhook_enqueue AFTER INSERT ON change_events
+  FOR EACH ROW EXECUTE FUNCTION webhook_enqueue();
+
 CREATE OR REPLACE FUNCTION webhook_apply(s webhook_subscriptions, p jsonb) RETURNS webhook_subscriptions
 LANGUAGE plpgsql AS $$
 BEGIN

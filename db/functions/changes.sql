@@ -1,0 +1,161 @@
+-- The change feed (GET /changes, SPEC §9): events written in the writing
+-- transaction, by triggers no code path can bypass (like the history).
+--
+-- Positions (db/schema/0011): an event's major is its transaction's id,
+-- raised to the major of the resource's previous event when that is
+-- higher, so one resource's events are in the order of its versions even
+-- when an older transaction writes it after a younger one committed it
+-- (the row lock the writer holds means the previous writer has ended).
+-- An event is listed once its major is below the xmin of the reader's
+-- snapshot: every transaction that could still commit has an id at or
+-- above that xmin and writes majors at or above its id, so nothing can
+-- appear later behind a position a reader has passed.
+--
+-- One event per resource per transaction, written at commit (the
+-- triggers are deferred) with the resource as it is then: a request that
+-- writes a deal and its lines gives one opportunity event carrying the
+-- final lines, at the deal's final version. A transaction that moves a
+-- resource through several versions (a batch) gives one event, for the
+-- last one; each resource's events keep the order of its versions.
+-- `created` when the transaction inserted the row, `deleted` when it ends
+-- deleted (soft-deleted, or gone: lookup items), `updated` otherwise.
+
+-- Appends one event of the current transaction.
+CREATE OR REPLACE FUNCTION change_event_add(p_resource_type text, p_action text, p_id bigint, p_version integer,
+                                            p_data json) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_major xid8 := pg_current_xact_id();
+  v_minor bigint := nextval('change_events_minor');
+  v_previous xid8;
+BEGIN
+  SELECT e.position_major INTO v_previous FROM change_events e
+   WHERE e.resource_type = p_resource_type AND e.resource_id = p_id
+   ORDER BY e.position_major DESC, e.position_minor DESC LIMIT 1;
+  IF v_previous > v_major THEN v_major := v_previous; END IF;
+  INSERT INTO change_events (position_major, position_minor, id, type, resource_type, resource_id, version,
+                             changed_by, data)
+  VALUES (v_major, v_minor, 'evt_' || v_major || '_' || v_minor, p_resource_type || '.' || p_action,
+          p_resource_type, p_id, p_version, api_caller(), p_data);
+END $$;
+
+-- True the first time a resource is seen by the triggers of this
+-- transaction (later row events of the same resource add nothing).
+CREATE OR REPLACE FUNCTION change_event_first(p_set text, p_id bigint) RETURNS boolean
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF txn_set_has(p_set, p_id) THEN RETURN false; END IF;
+  PERFORM txn_set_add(p_set, p_id);
+  RETURN true;
+END $$;
+
+CREATE OR REPLACE FUNCTION account_change_event() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE a accounts;
+BEGIN
+  -- An update that left the version alone (none does today) is no change.
+  IF TG_OP = 'UPDATE' AND NEW.version = OLD.version THEN RETURN NULL; END IF;
+  IF NOT change_event_first('app.changed_accounts', NEW.id) THEN RETURN NULL; END IF;
+  SELECT * INTO a FROM accounts WHERE accounts.id = NEW.id;
+  PERFORM change_event_add('account',
+    CASE WHEN a.deleted_at IS NOT NULL THEN 'deleted' WHEN TG_OP = 'INSERT' THEN 'created' ELSE 'updated' END,
+    a.id, a.version, account_json(a));
+  RETURN NULL;
+END $$;
+
+CREATE OR REPLACE FUNCTION opportunity_change_event() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE d record;
+BEGIN
+  IF TG_OP = 'UPDATE' AND NEW.version = OLD.version THEN RETURN NULL; END IF;
+  IF NOT change_event_first('app.changed_opportunities', NEW.id) THEN RETURN NULL; END IF;
+  SELECT * INTO d FROM opportunity_document_any(NEW.id);
+  PERFORM change_event_add('opportunity',
+    CASE WHEN d.deleted_at IS NOT NULL THEN 'deleted' WHEN TG_OP = 'INSERT' THEN 'created' ELSE 'updated' END,
+    d.id, d.version, d.body::json);
+  RETURN NULL;
+END $$;
+
+-- A lookup item's event data names its table (GET /lookups/{table}/{id}).
+CREATE OR REPLACE FUNCTION lookup_change_json(l lookup_items) RETURNS json
+LANGUAGE sql STABLE AS $$
+  SELECT (rtrim(lookup_json(l)::text, '}') || ', "table" : ' || to_json(l.kind)::text || '}')::json
+$$;
+
+-- Lookup items are deleted for good: the DELETE's own event writes the
+-- last state, and earlier row events of a deleted item add nothing.
+CREATE OR REPLACE FUNCTION lookup_item_change_event() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE l lookup_items;
+BEGIN
+  IF TG_OP = 'DELETE' THEN
+    PERFORM txn_set_add('app.changed_lookup_items', OLD.id);
+    PERFORM change_event_add('lookup_item', 'deleted', OLD.id, OLD.version, lookup_change_json(OLD));
+    RETURN NULL;
+  END IF;
+  IF TG_OP = 'UPDATE' AND NEW.version = OLD.version THEN RETURN NULL; END IF;
+  IF txn_set_has('app.changed_lookup_items', NEW.id) THEN RETURN NULL; END IF;
+  SELECT * INTO l FROM lookup_items WHERE lookup_items.id = NEW.id;
+  IF NOT FOUND THEN RETURN NULL; END IF;
+  PERFORM txn_set_add('app.changed_lookup_items', NEW.id);
+  PERFORM change_event_add('lookup_item', CASE WHEN TG_OP = 'INSERT' THEN 'created' ELSE 'updated' END,
+                           l.id, l.version, lookup_change_json(l));
+  RETURN NULL;
+END $$;
+
+-- Constraint triggers, deferred to the commit, so each event carries the
+-- final state. PostgreSQL has no CREATE OR REPLACE for constraint
+-- triggers: each is dropped and made again on every migrate.
+DROP TRIGGER IF EXISTS account_change_event ON accounts;
+CREATE CONSTRAINT TRIGGER account_change_event AFTER INSERT OR UPDATE ON accounts
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION account_change_event();
+DROP TRIGGER IF EXISTS opportunity_change_event ON opportunities;
+CREATE CONSTRAINT TRIGGER opportunity_change_event AFTER INSERT OR UPDATE ON opportunities
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION opportunity_change_event();
+DROP TRIGGER IF EXISTS lookup_item_change_event ON lookup_items;
+CREATE CONSTRAINT TRIGGER lookup_item_change_event AFTER INSERT OR UPDATE OR DELETE ON lookup_items
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION lookup_item_change_event();
+
+-- 410 when events after the reader's position (a cursor "major,minor", or
+-- `since`) may have been deleted by the retention clean-up.
+CREATE OR REPLACE FUNCTION api_changes_check(p_after text, p_since timestamptz) RETURNS void
+LANGUAGE plpgsql STABLE AS $$
+DECLARE p change_events_purged;
+BEGIN
+  SELECT * INTO p FROM change_events_purged;
+  IF (p_after IS NOT NULL
+      AND (split_part(p_after, ',', 1)::xid8, split_part(p_after, ',', 2)::bigint) < (p.position_major, p.position_minor))
+     OR p_since <= p.occurred_at THEN
+    PERFORM api_fail('C4410', 'Events after this position are no longer kept. Read the resources again from '
+                              'their lists, then follow the feed from a new cursor (GET /changes?since=<the time '
+                              'the lists were read from>).');
+  END IF;
+END $$;
+
+-- Deletes up to p_batch events older than p_days (readable ones only,
+-- oldest first) and records the highest position and time deleted; returns
+-- how many went.
+CREATE OR REPLACE FUNCTION change_events_purge(p_days integer, p_batch integer) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE v_count integer; v_at timestamptz; v_major xid8; v_minor bigint;
+BEGIN
+  WITH gone AS (
+    DELETE FROM change_events e
+     WHERE (e.position_major, e.position_minor) IN (
+       SELECT o.position_major, o.position_minor FROM change_events o
+        WHERE o.occurred_at < now() - make_interval(days => p_days)
+          AND o.position_major < pg_snapshot_xmin(pg_current_snapshot())
+        ORDER BY o.occurred_at LIMIT p_batch)
+    RETURNING e.position_major, e.position_minor, e.occurred_at)
+  SELECT (SELECT count(*) FROM gone), (SELECT max(occurred_at) FROM gone), t.position_major, t.position_minor
+    INTO v_count, v_at, v_major, v_minor
+    FROM (SELECT g.position_major, g.position_minor FROM gone g
+           ORDER BY g.position_major DESC, g.position_minor DESC LIMIT 1) t;
+  IF v_major IS NULL THEN RETURN 0; END IF;
+  UPDATE change_events_purged
+     SET position_major = greatest(position_major, v_major),
+         position_minor = CASE WHEN (v_major, v_minor) > (position_major, position_minor) THEN v_minor
+                               ELSE position_minor END,
+         occurred_at = greatest(occurred_at, v_at);
+  RETURN v_count;
+END $$;
