@@ -40,8 +40,9 @@ class HookServer:
         psql(self.database_url, statement)
 
     def query(self, statement):
-        out = subprocess.run([os.path.join(PG_BIN, "psql"), "-X", "-A", "-t", "-d", self.database_url, "-c", statement],
-                             check=True, capture_output=True, text=True, timeout=60)
+        out = subprocess.run([os.path.join(PG_BIN, "psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                              "-d", self.database_url, "-f", "-"],
+                             input=statement, check=True, capture_output=True, text=True, timeout=60)
         return out.stdout.strip()
 
 
@@ -284,10 +285,10 @@ def test_hanging_receiver_times_out_without_slowing_the_api(hooks):
 
 
 def test_delivery_survives_a_killed_server(hooks, receiver):
-    """An open transaction holds the horizon back, so the ping committed
-    meanwhile waits; the server is killed (SIGKILL) before it can go out,
-    and the next start delivers it."""
-    hook = subscribe(hooks.admin, receiver.url)
+    """An open transaction holds the horizon back, so the account created
+    meanwhile waits; the server is killed (SIGKILL) before its event can
+    go out, and the next start delivers it."""
+    hook = subscribe(hooks.admin, receiver.url, events=["account.created"])
     holder = subprocess.Popen([os.path.join(PG_BIN, "psql"), "-X", "-q", "-d", hooks.database_url],
                               stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
     try:
@@ -295,9 +296,9 @@ def test_delivery_survives_a_killed_server(hooks, receiver):
         holder.stdin.flush()
         wait_until(lambda: hooks.query("SELECT count(*) FROM pg_stat_activity WHERE backend_xid IS NOT NULL "
                                        "AND application_name = 'psql'") != "0")
-        ping = hooks.admin.post(f"/webhooks/{hook['id']}/ping").json
+        account = hooks.admin.post("/accounts", {"name": unique("Killed")}).json
         time.sleep(1.0)
-        assert receiver.requests == []  # not readable yet
+        assert receiver.requests == []  # committed, but not readable yet
         hooks.server.proc.kill()
         hooks.server.proc.wait()
         hooks.server.stop()
@@ -308,7 +309,10 @@ def test_delivery_survives_a_killed_server(hooks, receiver):
     assert receiver.requests == []
     hooks.start()
     (_, headers, body), = receiver.wait_for(1)
-    assert headers["webhook-id"] == ping["event_id"] and verify_signature(hook["secret"], headers, body)
+    assert verify_signature(hook["secret"], headers, body)
+    event = receiver.events()[0]
+    assert event["type"] == "account.created" and event["data"]["id"] == account["id"]
+    assert headers["webhook-id"] == event["id"]
 
 
 def test_subscription_is_turned_off_after_three_days_of_failures(hooks):
@@ -336,3 +340,47 @@ def test_subscription_is_turned_off_after_three_days_of_failures(hooks):
         receiver.wait_for(count + 1)
     finally:
         receiver.close()
+
+
+def test_feed_events_are_delivered_in_order_to_matching_subscriptions(hooks):
+    every, created, other = Receiver(), Receiver(), Receiver()
+    try:
+        h_every = subscribe(hooks.admin, every.url, events=["account"])
+        subscribe(hooks.admin, created.url, events=["account.created"])
+        subscribe(hooks.admin, other.url, events=["lookup_item"])
+        account = hooks.admin.post("/accounts", {"name": unique("Ordered")}).json
+        for i in range(5):
+            r = hooks.admin.patch(f"/accounts/{account['id']}", {"notes": f"step {i}"})
+            assert r.status == 200, r
+        assert hooks.admin.delete(f"/accounts/{account['id']}").status == 204
+        got = every.wait_for(7)
+        events = every.events()
+        assert [e["type"] for e in events] == ["account.created"] + ["account.updated"] * 5 + ["account.deleted"]
+        assert [e["data"]["version"] for e in events[:6]] == list(range(1, 7))
+        assert all(set(e) == {"id", "type", "occurred_at", "data"} for e in events)
+        assert all(h["webhook-id"] == e["id"] for (_, h, _), e in zip(got, events))
+        assert all(verify_signature(h_every["secret"], h, b) for _, h, b in got)
+        created.wait_for(1)
+        time.sleep(0.5)
+        assert [e["type"] for e in created.events()] == ["account.created"]
+        assert other.requests == []
+        # The feed shows the same events under the same ids.
+        reader = Client(hooks.token, base=hooks.server.base, record=False)  # the feed's own tests record it
+        feed = reader.get("/changes?types=account&limit=500").json["data"]
+        mine = [e["id"] for e in feed if e["resource_id"] == account["id"]]
+        assert mine == [e["id"] for e in events]
+    finally:
+        for r in (every, created, other):
+            r.close()
+
+
+def test_a_rolled_back_event_queues_nothing(hooks, receiver):
+    subscribe(hooks.admin, receiver.url, events=["account"])
+    out = hooks.query(
+        "BEGIN; INSERT INTO change_events (position_major, id, type, resource_type, resource_id, version, data) "
+        "VALUES (pg_current_xact_id(), 'evt_rolled_back', 'account.created', 'account', 1, 1, '{}'); "
+        "SELECT count(*) FROM webhook_deliveries WHERE event_id = 'evt_rolled_back'; ROLLBACK;")
+    assert int(out) >= 1  # queued inside the transaction (one per matching subscription)
+    assert hooks.query("SELECT count(*) FROM webhook_deliveries WHERE event_id = 'evt_rolled_back'") == "0"
+    time.sleep(0.5)
+    assert receiver.requests == []
