@@ -384,3 +384,16 @@ def test_a_rolled_back_event_queues_nothing(hooks, receiver):
     assert hooks.query("SELECT count(*) FROM webhook_deliveries WHERE event_id = 'evt_rolled_back'") == "0"
     time.sleep(0.5)
     assert receiver.requests == []
+
+
+def test_throughput_script_runs_small():
+    """bench/webhooks.sh (100,000 deliveries by default) on a small backlog."""
+    from private_server import _free_port
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, BIN=os.path.abspath(BIN), PG_DIR=".pg-webhooks-small",
+               PG_PORT=str(int(os.environ.get("PG_TEST_PORT", "5440")) + 1), API_PORT=str(_free_port()))
+    env.pop("DATABASE_URL", None)
+    out = subprocess.run(["bench/webhooks.sh", "300", "2"], cwd=repo, env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "300 deliveries over 2 subscription(s)" in out.stdout and "(0 not delivered)" in out.stdout, out.stdout
