@@ -20,6 +20,7 @@
 /* No new attempt starts this late into a lease, so the last one (at most
  * WEBHOOK_TIMEOUT_MS) ends well before the lease does. */
 #define BATCH_SECONDS 15
+#define BACKLOG_EVERY_SECONDS 5
 
 static struct {
     atomic_bool stop;
@@ -29,7 +30,31 @@ static struct {
     double retry_scale;
     char instance[37]; /* this process's lease holder id, a UUID */
     bool curl_ready;
-} worker;
+    atomic_uint_fast64_t delivered, failed;
+    atomic_llong backlog;
+    atomic_llong backlog_at; /* CLOCK_MONOTONIC second of the last count */
+} worker = {.backlog = -1};
+
+void webhook_worker_stats(struct webhook_worker_stats *out)
+{
+    out->delivered = atomic_load_explicit(&worker.delivered, memory_order_relaxed);
+    out->failed = atomic_load_explicit(&worker.failed, memory_order_relaxed);
+    out->backlog = atomic_load_explicit(&worker.backlog, memory_order_relaxed);
+}
+
+/* One thread at a time counts the waiting deliveries, every few seconds. */
+static void refresh_backlog(struct store_session *session)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long long last = atomic_load(&worker.backlog_at);
+    if (now.tv_sec - last < BACKLOG_EVERY_SECONDS ||
+        !atomic_compare_exchange_strong(&worker.backlog_at, &last, (long long)now.tv_sec))
+        return;
+    long long n = store_webhook_backlog(session);
+    if (n >= 0)
+        atomic_store(&worker.backlog, n);
+}
 
 static bool stopping(void)
 {
@@ -94,7 +119,13 @@ static void *deliver_loop(void *arg)
             int done = send_batch(client, &batch), delivered, failed;
             ok = store_webhook_record(session, worker.instance, &batch, done, worker.retry_scale, &delivered,
                                       &failed, error, sizeof error);
+            if (ok) {
+                atomic_fetch_add_explicit(&worker.delivered, (uint_fast64_t)delivered, memory_order_relaxed);
+                atomic_fetch_add_explicit(&worker.failed, (uint_fast64_t)failed, memory_order_relaxed);
+            }
         }
+        if (ok)
+            refresh_backlog(session);
         webhook_batch_cleanup(&batch);
         if (!ok && !warned)
             log_warning(NULL, "webhook deliveries: %s", error);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "app/metrics.h"
+#include "jobs/webhook_worker.h"
 #include "util/process_stats.h"
 #include "store/store.h"
 
@@ -91,6 +92,21 @@ static void write_database(struct writer *w)
     put(w, "db_errors_total %" PRIu64 "\n", pool.errors);
 }
 
+static void write_webhooks(struct writer *w)
+{
+    struct webhook_worker_stats stats;
+    webhook_worker_stats(&stats);
+    family(w, "webhook_deliveries_total", "counter",
+           "Webhook delivery attempts made by this instance, by result: delivered (a 2xx came) or failed "
+           "(another status, a timeout, a refused address).");
+    put(w, "webhook_deliveries_total{result=\"delivered\"} %" PRIu64 "\n", stats.delivered);
+    put(w, "webhook_deliveries_total{result=\"failed\"} %" PRIu64 "\n", stats.failed);
+    family(w, "webhook_backlog", "gauge",
+           "Webhook deliveries waiting to go out (every instance's queue; counted every 5 s).");
+    if (stats.backlog >= 0)
+        put(w, "webhook_backlog %lld\n", stats.backlog);
+}
+
 static void write_process(struct writer *w)
 {
     uint64_t value;
@@ -111,6 +127,7 @@ bool metrics_text_write(struct strbuf *out)
     write_durations(&w, &totals);
     metrics_totals_cleanup(&totals);
     write_database(&w);
+    write_webhooks(&w);
     write_process(&w);
     return w.ok;
 }

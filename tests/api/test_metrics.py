@@ -30,6 +30,8 @@ FAMILIES = {
     "http_request_duration_seconds": "histogram",
     "db_pool_connections": "gauge",
     "db_errors_total": "counter",
+    "webhook_deliveries_total": "counter",
+    "webhook_backlog": "gauge",
     "process_resident_memory_bytes": "gauge",
     "process_open_fds": "gauge",
 }

@@ -9,6 +9,7 @@ WEBHOOK_ALLOW_PRIVATE=on (the receiver is on loopback) and
 WEBHOOK_RETRY_SCALE=0.01 (retry waits of 50 ms, 300 ms, 1.2 s...). The
 URL policy is checked on the shared server, which keeps the default."""
 import os
+import re
 import subprocess
 import time
 
@@ -190,6 +191,9 @@ def test_ping_is_delivered_signed(hooks, receiver):
     assert event["data"] == {"webhook_id": hook["id"]}
     done = wait_until(lambda: [d for d in deliveries(hooks.admin, hook["id"])["data"] if d["status"] == "delivered"])
     assert done[0]["attempts"] == 1 and done[0]["last_status_code"] == 200 and done[0]["next_attempt_at"] is None
+    metrics = Client(None, base=hooks.server.base).get("/metrics").body.decode()
+    assert re.search(r'^webhook_deliveries_total\{result="delivered"\} [1-9]', metrics, re.M), metrics
+    assert re.search(r"^webhook_backlog \d+$", metrics, re.M), metrics
 
 
 def test_failing_receiver_gets_retries_with_the_same_id(hooks):
