@@ -117,8 +117,8 @@ static void *deliver_loop(void *arg)
                                       error, sizeof error);
         if (ok && claimed) {
             int done = send_batch(client, &batch), delivered, failed;
-            ok = store_webhook_record(session, worker.instance, &batch, done, worker.retry_scale, &delivered,
-                                      &failed, error, sizeof error);
+            ok = store_webhook_record(session, worker.instance, &batch, done, worker.retry_scale, &delivered, &failed,
+                                      error, sizeof error);
             if (ok) {
                 atomic_fetch_add_explicit(&worker.delivered, (uint_fast64_t)delivered, memory_order_relaxed);
                 atomic_fetch_add_explicit(&worker.failed, (uint_fast64_t)failed, memory_order_relaxed);

@@ -127,8 +127,12 @@ void webhook_post(struct webhook_client *client, const char *url, const char *se
     snprintf(time_header, sizeof time_header, "webhook-timestamp: %lld", now);
     snprintf(signature_header, sizeof signature_header, "webhook-signature: %s", signature);
     struct curl_slist *headers = NULL, *resolve = NULL, *h;
-    const char *lines[] = {"Content-Type: application/json", "User-Agent: pipeline-api-webhooks/1", "Expect:",
-                           id_header, time_header, signature_header};
+    const char *lines[] = {"Content-Type: application/json",
+                           "User-Agent: pipeline-api-webhooks/1",
+                           "Expect:",
+                           id_header,
+                           time_header,
+                           signature_header};
     for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
         if ((h = curl_slist_append(headers, lines[i])) == NULL)
             goto done;
@@ -159,10 +163,10 @@ void webhook_post(struct webhook_client *client, const char *url, const char *se
     CURLcode rc = curl_easy_perform(curl);
     if (rc != CURLE_OK) {
         snprintf(out->error, sizeof out->error, "%s",
-                 refused                        ? "refused: a private or reserved address"
-                 : rc == CURLE_OPERATION_TIMEDOUT ? "timed out after 10 s"
+                 refused                           ? "refused: a private or reserved address"
+                 : rc == CURLE_OPERATION_TIMEDOUT  ? "timed out after 10 s"
                  : rc == CURLE_ABORTED_BY_CALLBACK ? "cancelled"
-                                                  : curl_easy_strerror(rc));
+                                                   : curl_easy_strerror(rc));
     } else {
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &out->status);
         if (out->status < 200 || out->status > 299)

@@ -42,7 +42,8 @@ static void check_events(struct request *req, const json_t *events)
     }
     size_t i;
     const json_t *item;
-    json_array_foreach(events, i, item) {
+    json_array_foreach(events, i, item)
+    {
         if (!json_is_string(item) || !event_name_valid(json_string_value(item))) {
             char field[32];
             snprintf(field, sizeof field, "events[%zu]", i);
