@@ -401,3 +401,29 @@ def test_throughput_script_runs_small():
                          timeout=120)
     assert out.returncode == 0, out.stderr
     assert "300 deliveries over 2 subscription(s)" in out.stdout and "(0 not delivered)" in out.stdout, out.stdout
+
+
+def test_two_instances_send_each_delivery_once_in_order(hooks):
+    """Two servers share the queue: each subscription's deliveries go out
+    once each, in the order they were queued."""
+    second = PrivateServer(env=dict(HOOK_ENV, DATABASE_URL=hooks.database_url))
+    receivers = [Receiver() for _ in range(3)]
+    try:
+        clients = [hooks.admin, Client(hooks.token, base=second.base)]
+        hook_ids = [subscribe(hooks.admin, r.url)["id"] for r in receivers]
+        sent = {h: [] for h in hook_ids}
+        for i in range(15):
+            for h in hook_ids:
+                r = clients[i % 2].post(f"/webhooks/{h}/ping")
+                assert r.status == 202, r
+                sent[h].append(r.json["event_id"])
+        for h, receiver in zip(hook_ids, receivers):
+            receiver.wait_for(15)
+        time.sleep(1)
+        for h, receiver in zip(hook_ids, receivers):
+            assert [e["id"] for e in receiver.events()] == sent[h]
+    finally:
+        for r in receivers:
+            r.close()
+        assert second.stop() == 0
+        assert second.sanitizer_reports() == []
