@@ -23,6 +23,8 @@
 #include "util/strbuf.h"
 #include "util/text.h"
 #include "util/token.h"
+#include "util/url_policy.h"
+#include "util/webhook_signature.h"
 
 static int passed, failed;
 
@@ -713,6 +715,55 @@ static void test_store_params(void)
     db_param_texts_free(&t);
 }
 
+/* Where webhooks may go: http(s), no credentials, public addresses only. */
+static void test_webhook_url_policy(void)
+{
+    struct url_parts parts;
+    CHECK(url_parse("https://Hooks.example.com:8443/a?b#c", &parts) == NULL && parts.https && parts.port == 8443 &&
+          strcmp(parts.host, "Hooks.example.com") == 0);
+    CHECK(url_parse("http://[2001:4860::8888]/x", &parts) == NULL && parts.port == 80 &&
+          strcmp(parts.host, "2001:4860::8888") == 0);
+    const char *refused[] = {"ftp://example.com/", "http:///x", "http://", "example.com", "http://a b.com/",
+                             "http://u:p@example.com/", "http://example.com:0/", "http://example.com:70000/",
+                             "http://[::1", "http://127.0.0.1/", "http://127.1/", "http://2130706433/",
+                             "http://0x7f000001/", "http://10.0.0.1/", "http://172.16.5.4/", "http://192.168.0.1/",
+                             "http://169.254.169.254/", "http://100.64.0.1/", "http://0.0.0.0/", "http://[::1]/",
+                             "http://[::]/", "http://[fe80::1]/", "http://[fd00::1]/", "http://[::ffff:10.0.0.1]/",
+                             "http://[64:ff9b::7f00:1]/", "http://localhost/", "http://db.internal/",
+                             "http://intranet/", "http://224.0.0.1/", "http://255.255.255.255/"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        bool ok = url_policy_check(refused[i]) != NULL;
+        CHECK(ok);
+        if (!ok)
+            fprintf(stderr, "  accepted: %s\n", refused[i]);
+    }
+    CHECK(url_policy_check("https://hooks.example.com/crm") == NULL);
+    CHECK(url_policy_check("http://8.8.8.8:8080/") == NULL);
+    CHECK(url_policy_check("http://[2001:4860:4860::8888]/") == NULL);
+    url_policy_allow_private(true);
+    CHECK(url_policy_check("http://127.0.0.1:9/") == NULL);
+    CHECK(url_policy_check("ftp://127.0.0.1/") != NULL);
+    url_policy_allow_private(false);
+}
+
+/* Standard Webhooks: v1,base64(HMAC-SHA256(secret bytes, "id.timestamp.body")). */
+static void test_webhook_signature(void)
+{
+    char sig[WEBHOOK_SIGNATURE_SIZE];
+    const char *body = "{\"test\": 2432232314}";
+    CHECK(webhook_sign("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw0cIUhb3+FvI=", "msg_p5jXN8AQM9LWM0D4loKWxJek",
+                       1614265330, body, strlen(body), sig) &&
+          strcmp(sig, "v1,heBM5eSnxbl89+6oC8xpMcbiAmIjghcxegUkm7gT8n8=") == 0); /* Python's hmac agrees */
+    CHECK(!webhook_sign("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw0cIUhb3+FvI=", "m", 1, "", 0, sig));
+    CHECK(!webhook_sign("whsec_not base64!", "m", 1, "", 0, sig));
+    char secret[WEBHOOK_SECRET_SIZE];
+    webhook_secret_generate(secret);
+    unsigned char raw[64];
+    size_t len;
+    CHECK(strncmp(secret, "whsec_", 6) == 0 && strlen(secret) == 50 && base64_decode(secret + 6, raw, sizeof raw, &len) &&
+          len == WEBHOOK_SECRET_BYTES);
+}
+
 int main(void)
 {
     test_money();
@@ -733,6 +784,8 @@ int main(void)
     test_cors_options();
     test_metrics();
     test_store_params();
+    test_webhook_url_policy();
+    test_webhook_signature();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
