@@ -8,7 +8,7 @@
 /* One row per event, in position order (its JSON and its position), each
  * with the horizon: the position every event listed later will be past,
  * the reader's snapshot xmin (see db/functions/changes.sql). A page with
- * no event is one row whose event columns are NULL. */
+ * no event is one row whose position is NULL. */
 const struct db_statement change_statements[] = {
     {"changes_check", "SELECT api_changes_check($1, $2::timestamptz)"},
     {"changes_page",
@@ -41,7 +41,7 @@ enum store_status store_changes_page(const struct store_auth *auth, const char *
     PGresult *r;
     if (db_run(auth, check ? q : q + 1, check ? 2 : 1, &r, res) != STORE_OK)
         return res->status;
-    int rows = PQgetisnull(r, 0, 0) ? 0 : PQntuples(r);
+    int rows = PQgetisnull(r, 0, 1) ? 0 : PQntuples(r); /* no position: no event */
     int shown = rows > limit ? limit : rows;
     struct strbuf data;
     strbuf_init(&data, STORE_LIST_BYTES(shown));
