@@ -310,3 +310,99 @@ def test_concurrent_writers_and_a_reader_following_the_cursor(admin, product):
     missing = committed - set(got)
     assert not missing, sorted(missing)[:10]
     assert len(committed) > 100
+
+
+def cursor_of(kind, key):
+    return base64.urlsafe_b64encode(f"{kind}|{key}".encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("query, field", [
+    ("cursor=not-a-cursor", "cursor"),
+    ("cursor=" + cursor_of("changes", "12"), "cursor"),
+    ("cursor=" + cursor_of("changes", "12,x"), "cursor"),
+    ("cursor=" + cursor_of("changes", "-1,5"), "cursor"),
+    ("cursor=" + cursor_of("changes", "99999999999999999999,1"), "cursor"),
+    ("cursor=" + cursor_of("accounts", "12"), "cursor"),
+    ("types=", "types"),
+    ("types=accounts", "types"),
+    ("types=opportunity.", "types"),
+    ("types=opportunity,,account", "types"),
+    ("types=opp", "types"),
+    ("since=yesterday", "since"),
+    ("since=2026-13-01T00:00:00Z", "since"),
+    ("limit=0", "limit"),
+    ("limit=501", "limit"),
+    ("limit=ten", "limit"),
+])
+def test_bad_parameters_are_400_naming_them(member_client, query, field):
+    doc = assert_problem(member_client.get(f"/changes?{query}"), 400, field)
+    assert doc["type"] == "/problems/bad-request"
+
+
+def test_a_cursor_of_another_list_is_refused(admin):
+    make_account(admin)
+    make_account(admin)
+    other = admin.get("/accounts?limit=1").json["next_cursor"]
+    assert other
+    assert_problem(admin.get(f"/changes?cursor={other}"), 400, "cursor")
+    feed = admin.get("/changes?limit=1").json["next_cursor"]
+    assert_problem(admin.get(f"/accounts?cursor={feed}"), 400, "cursor")
+
+
+def test_every_error_is_listed_at_once(admin):
+    doc = assert_problem(admin.get("/changes?limit=0&types=x&since=x&cursor=x"), 400)
+    assert {e["field"] for e in doc["errors"]} == {"limit", "types", "since", "cursor"}
+
+
+def test_limit_bounds_are_inclusive(member_client):
+    for limit in (1, 500):
+        r = member_client.get(f"/changes?limit={limit}")
+        assert r.status == 200, r
+        assert len(r.json["data"]) <= limit and r.json["next_cursor"]
+
+
+def test_a_token_is_needed(anon):
+    r = anon.get("/changes")
+    assert_problem(r, 401)
+    assert r.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_a_position_older_than_the_events_kept_is_410(admin):
+    """On a database of its own: events are backdated past the retention,
+    the server's clean-up (at start) deletes them, and a cursor or `since`
+    from before is 410 (resync from the lists); the feed read afresh is
+    fine, and a cursor past what was deleted too."""
+    with private_database() as (url, _):
+        env = dict(os.environ, DATABASE_URL=url, LOG_LEVEL="error")
+        subprocess.run([BIN, "migrate"], env=env, check=True, capture_output=True, timeout=120)
+        token = subprocess.run([BIN, "create-admin", "--name", "Root", "--email", "root@example.com"], env=env,
+                               check=True, capture_output=True, text=True, timeout=120).stdout.strip()
+        server = PrivateServer(env={"DATABASE_URL": url})
+        try:
+            client = Client(token, base=server.base)
+            old = [make_account(client) for _ in range(3)]
+            start = client.get("/changes?limit=1").json["next_cursor"]  # after the first event
+            _, end = follow(client, start)
+            psql_at(url, "UPDATE change_events SET occurred_at = now() - interval '31 days'")
+        finally:
+            assert server.stop() == 0
+        server = PrivateServer(env={"DATABASE_URL": url, "CHANGES_RETENTION_DAYS": "30"})
+        try:
+            client = Client(token, base=server.base)
+            deadline = time.monotonic() + 20
+            while True:
+                r = client.get(f"/changes?cursor={start}")
+                if r.status == 410 or time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)
+            doc = assert_problem(r, 410)
+            assert doc["type"] == "/problems/gone" and "lists" in doc["detail"]
+            assert_problem(client.get(f"/changes?since={quote(now_iso(timedelta(days=-40)))}"), 410)
+            fresh = client.get("/changes")
+            assert fresh.status == 200 and fresh.json["data"] == [], fresh
+            new = make_account(client)
+            events, _ = follow(client, end)  # nothing after this cursor was deleted
+            assert [e["resource_id"] for e in events] == [new["id"]]
+            assert all(a["id"] != new["id"] for a in old)
+        finally:
+            assert server.stop() == 0
