@@ -10,19 +10,13 @@
 #include "store/db.h"
 #include "store/pool.h"
 #include "util/alloc.h"
+#include "util/strbuf.h"
 #include "util/text.h"
 #include "util/token.h"
 
-const struct db_statement system_statements[] = {
-    {"authenticate", "SELECT api_authenticate(decode($1, 'hex'), $2::boolean)"},
-    /* A caller known from the token cache (store/auth_cache.h). */
-    {"as_caller", "SELECT set_config('app.user_id', $1, true), set_config('app.role', $2, true)"},
-    {"ready", "SELECT count(*) FROM schema_migrations WHERE checksum IS NOT NULL"},
-    {"if_match_list", "SELECT set_config('app.if_match', $1, true)"},
-    {"idempotency_claim", "SELECT api_idempotency_claim(decode($1, 'hex'), decode($2, 'hex'))"},
-    {"idempotency_record", "SELECT api_idempotency_record(decode($1, 'hex'), decode($2, 'hex'), $3::int, $4, $5, $6)"},
-    {NULL, NULL},
-};
+DB_STATEMENT_NO_PARAMS(schema_files_applied, "SELECT count(*) FROM schema_migrations WHERE checksum IS NOT NULL");
+
+const struct db_statement *const system_statements[] = {&schema_files_applied, NULL};
 
 /* db/schema/: tables, indexes, types and data moves, applied once each in
  * order and recorded with their SHA-256 (append-only: a changed applied
@@ -68,7 +62,7 @@ static int schema_file_count(void)
     return n;
 }
 
-enum store_status store_authenticate(const struct store_auth *auth, struct store_result *res)
+enum store_status store_authenticate(struct store_auth *auth, struct store_result *res)
 {
     PGresult *r;
     if (db_run(auth, NULL, 0, &r, res) == STORE_OK)
@@ -80,7 +74,7 @@ bool store_ready(void)
 {
     struct store_result res;
     store_result_init(&res);
-    struct db_query q = {"ready", 0, {NULL}};
+    struct db_query q = {.statement = &schema_files_applied};
     PGresult *r;
     bool ready = false;
     if (db_run(NULL, &q, 1, &r, &res) == STORE_OK) {
@@ -225,29 +219,73 @@ static bool schema_files_unchanged(PGconn *conn)
     return ok;
 }
 
-/* Applies the pending schema files in order, each in its own transaction. */
-static bool apply_pending_schema(PGconn *conn)
+/* Applies the pending schema files in order, each in its own transaction;
+ * *applied tells whether there was one. */
+static bool apply_pending_schema(PGconn *conn, bool *applied)
 {
+    *applied = false;
     bool ok = true;
     for (const struct embedded_file *f = embedded_files; ok && f->name; f++) {
         if (!has_prefix(f->name, SCHEMA_PREFIX))
             continue;
         const char *version = f->name + strlen(SCHEMA_PREFIX);
         char *recorded = recorded_checksum(conn, version, &ok);
-        if (ok && recorded == NULL)
+        if (ok && recorded == NULL) {
             ok = apply_schema_file(conn, f, version);
+            *applied = true;
+        }
         free(recorded);
     }
     return ok;
 }
 
-/* Applies every functions file, in the order embedded, in one transaction. */
-static bool apply_functions(PGconn *conn)
+/* One SHA-256 over the names and checksums of every functions file. */
+static void functions_checksum(char out[TOKEN_HASH_HEX_SIZE])
 {
-    bool ok = exec_ok(conn, "BEGIN", 0, NULL, "begin");
+    struct strbuf list;
+    strbuf_init(&list, 64 * 1024);
+    for (const struct embedded_file *f = embedded_files; f->name; f++) {
+        if (!has_prefix(f->name, FUNCTIONS_PREFIX))
+            continue;
+        char sum[TOKEN_HASH_HEX_SIZE];
+        file_checksum(f, sum);
+        strbuf_puts(&list, f->name);
+        strbuf_puts(&list, " ");
+        strbuf_puts(&list, sum);
+        strbuf_puts(&list, "\n");
+    }
+    char *text = strbuf_take(&list);
+    token_hash_bytes(text ? text : "", text ? strlen(text) : 0, out);
+    free(text);
+}
+
+/* Applies every functions file, in the order embedded, in one transaction,
+ * and records their checksum. Skipped when that checksum is the one
+ * recorded and no schema file was applied now: replacing a trigger
+ * function locks its table, so instances restarting during a rolling
+ * deploy of the same version would queue behind each other's writes. */
+static bool apply_functions(PGconn *conn, bool schema_changed)
+{
+    char sum[TOKEN_HASH_HEX_SIZE];
+    functions_checksum(sum);
+    const char *params[] = {sum};
+    bool ok = exec_ok(conn,
+                      "CREATE TABLE IF NOT EXISTS schema_functions (checksum text NOT NULL, applied_at timestamptz NOT "
+                      "NULL DEFAULT clock_timestamp())",
+                      0, NULL, "create schema_functions");
+    PGresult *r =
+        ok ? PQexecParams(conn, "SELECT 1 FROM schema_functions WHERE checksum = $1", 1, NULL, params, NULL, NULL, 0)
+           : NULL;
+    bool unchanged = r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+    PQclear(r);
+    if (!ok || (unchanged && !schema_changed))
+        return ok;
+    ok = exec_ok(conn, "BEGIN", 0, NULL, "begin");
     for (const struct embedded_file *f = embedded_files; ok && f->name; f++)
         if (has_prefix(f->name, FUNCTIONS_PREFIX))
             ok = exec_script(conn, f);
+    ok = ok && exec_ok(conn, "DELETE FROM schema_functions", 0, NULL, "record functions") &&
+         exec_ok(conn, "INSERT INTO schema_functions (checksum) VALUES ($1)", 1, params, "record functions");
     return commit_or_rollback(conn, ok);
 }
 
@@ -257,8 +295,8 @@ bool store_migrate(const char *database_url)
     if (conn == NULL)
         return false;
     /* Several instances may start at once: one migrates, the others wait
-     * on the lock, then find no schema file left to apply and apply the
-     * same functions again. */
+     * on the lock, then find nothing left to apply. */
+    bool schema_changed = false;
     bool ok = exec_ok(conn, "SELECT pg_advisory_lock(" MIGRATION_LOCK_KEY ")", 0, NULL, "migration lock") &&
               exec_ok(conn,
                       "CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY, "
@@ -266,8 +304,8 @@ bool store_migrate(const char *database_url)
                       0, NULL, "create schema_migrations") &&
               exec_ok(conn, "ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS checksum text", 0, NULL,
                       "add schema_migrations.checksum") &&
-              adopt_legacy_migrations(conn) && schema_files_unchanged(conn) && apply_pending_schema(conn) &&
-              apply_functions(conn);
+              adopt_legacy_migrations(conn) && schema_files_unchanged(conn) &&
+              apply_pending_schema(conn, &schema_changed) && apply_functions(conn, schema_changed);
     exec_ok(conn, "SELECT pg_advisory_unlock(" MIGRATION_LOCK_KEY ")", 0, NULL, "migration unlock");
     PQfinish(conn);
     return ok;
