@@ -89,6 +89,8 @@ TARGET_REPORT_RATIO=0.83     # reports: the API within 1.2x of the bare SQL
 TARGET_MIXED_P99_MS=20      # GET /opportunities/{id} while reports run
 TARGET_HISTORY_PCT=10       # POST throughput lost to the history triggers
 TARGET_TOTALS_PCT=10        # POST and PATCH throughput lost to the monthly totals' triggers
+TARGET_CHANGES_PCT=10       # POST and PATCH throughput lost to the change feed's triggers
+TARGET_CHANGES_RATIO=0.8    # GET /changes?limit=500 against pgbench of its statement
 POOL_BODY=""
 POOL_SIZE=64
 PGBENCH_CLIENTS="4 8"       # pgbench -c of the baseline (the best counts); reports: as many as wrk
@@ -925,6 +927,8 @@ rows_all() {
     TARGET_RATIO="$TARGET_REPORT_RATIO" TARGET_P99_MS="" TARGET_CPU_US="" \
     bench_row "GET /dashboard/sales-grid?period=month" bench/dashboard_sales_grid.lua \
     bench/sql/dashboard_sales_grid.sql
+  TARGET_RATIO="$TARGET_CHANGES_RATIO" TARGET_P99_MS="" TARGET_CPU_US="" \
+    bench_row "GET /changes?limit=500" bench/list_changes.lua bench/sql/changes_page.sql
   TARGET_P99_MS="$TARGET_MIXED_P99_MS" BG_LUA=bench/forecast_report.lua BG_SQL=bench/sql/forecast_report.sql \
     bench_row "GET /opportunities/{id} while $MIXED_CONNS clients run the forecast report" \
     bench/get_opportunity.lua bench/sql/opportunity_get.sql
@@ -940,6 +944,11 @@ rows_all() {
     body_create opportunities.opportunity_totals_inserted opportunities.opportunity_totals_updated
   trigger_cost_rows "PATCH /opportunities/{id}" "monthly totals" "$TARGET_TOTALS_PCT" \
     bench/sql/opportunity_patch.sql body_patch opportunities.opportunity_totals_updated
+  # The change feed's triggers are deferred: one event per deal at commit.
+  trigger_cost_rows "POST /opportunities" "change feed" "$TARGET_CHANGES_PCT" bench/sql/opportunity_create.sql \
+    body_create opportunities.opportunity_change_event
+  trigger_cost_rows "PATCH /opportunities/{id}" "change feed" "$TARGET_CHANGES_PCT" \
+    bench/sql/opportunity_patch.sql body_patch opportunities.opportunity_change_event
 }
 
 report() {
@@ -1114,7 +1123,9 @@ main() {
         start_server "threads-$THREADS"
         bench_row "GET /opportunities/{id}, THREADS=$THREADS" bench/get_opportunity.lua \
           bench/sql/opportunity_get.sql
-        TARGET_P99_MS="$TARGET_MIXED_P99_MS" BG_LUA=bench/forecast_report.lua BG_SQL=bench/sql/forecast_report.sql \
+        TARGET_RATIO="$TARGET_CHANGES_RATIO" TARGET_P99_MS="" TARGET_CPU_US="" \
+    bench_row "GET /changes?limit=500" bench/list_changes.lua bench/sql/changes_page.sql
+  TARGET_P99_MS="$TARGET_MIXED_P99_MS" BG_LUA=bench/forecast_report.lua BG_SQL=bench/sql/forecast_report.sql \
           bench_row "GET /opportunities/{id} while $MIXED_CONNS clients run the forecast report, THREADS=$THREADS" \
           bench/get_opportunity.lua bench/sql/opportunity_get.sql
         stop_server

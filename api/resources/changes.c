@@ -1,6 +1,7 @@
 /* GET /changes: the change feed, oldest first, for every user. The cursor
  * is an event position "major,minor"; next_cursor is never null (at the
  * end of the feed it is the position to poll from later). */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,14 +40,30 @@ static bool plain_number(const char *s, size_t len, size_t max_digits)
     return true;
 }
 
-/* A position as the feed writes it: a 64-bit transaction id and a sequence number. */
+/* A position as the feed writes it, "major,minor": a transaction id and a
+ * sequence number (18 digits at most: each fits an int64). */
 static bool key_is_position(const char *key)
 {
     const char *comma = strchr(key, ',');
-    if (comma == NULL || !plain_number(key, (size_t)(comma - key), 19) ||
-        !plain_number(comma + 1, strlen(comma + 1), 18))
-        return false;
-    return true;
+    return comma != NULL && plain_number(key, (size_t)(comma - key), 18) &&
+           plain_number(comma + 1, strlen(comma + 1), 18);
+}
+
+/* The value of a plain_number (at most 18 digits: no overflow). */
+static int64_t number_value(const char *s, size_t len)
+{
+    int64_t v = 0;
+    for (size_t i = 0; i < len; i++)
+        v = v * 10 + (s[i] - '0');
+    return v;
+}
+
+/* Splits a key that key_is_position accepted. */
+static void position_of(const char *key, struct store_changes_from *from)
+{
+    const char *comma = strchr(key, ',');
+    from->major = STORE_INT(number_value(key, (size_t)(comma - key)));
+    from->minor = STORE_INT(number_value(comma + 1, strlen(comma + 1)));
 }
 
 /* Parses `types` into a PostgreSQL array literal (new; NULL when absent).
@@ -96,10 +113,10 @@ void changes_list(struct request *req)
 {
     int limit;
     char *after = NULL, *types = NULL;
-    const char *since;
+    struct store_changes_from from = {0};
     /* Every parameter is parsed (`&`, not `&&`) so that one 400 lists every error. */
     bool ok = http_query_page(req, CHANGES_CURSOR_KIND, key_is_position, &limit, &after) &
-              http_query_timestamp(req, "since", &since) & parse_types(req, &types);
+              http_query_timestamp(req, "since", &from.since) & parse_types(req, &types);
     if (!ok) {
         free(after);
         free(types);
@@ -108,7 +125,9 @@ void changes_list(struct request *req)
     }
     struct store_result res;
     store_result_init(&res);
-    store_changes_page(&req->app->auth, after, since, types, limit, &res);
+    if (after)
+        position_of(after, &from);
+    store_changes_page(&req->app->auth, &from, types, limit, &res);
     reply_store_list(req, &res, CHANGES_CURSOR_KIND);
     store_result_cleanup(&res);
     free(after);

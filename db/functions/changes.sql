@@ -116,16 +116,14 @@ DROP TRIGGER IF EXISTS lookup_item_change_event ON lookup_items;
 CREATE CONSTRAINT TRIGGER lookup_item_change_event AFTER INSERT OR UPDATE OR DELETE ON lookup_items
   DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION lookup_item_change_event();
 
--- 410 when events after the reader's position (a cursor "major,minor", or
--- `since`) may have been deleted by the retention clean-up.
-CREATE OR REPLACE FUNCTION api_changes_check(p_after text, p_since timestamptz) RETURNS void
+-- 410 when events after the reader's position (a cursor, or `since`) may
+-- have been deleted by the retention clean-up.
+CREATE OR REPLACE FUNCTION api_changes_check(p_major bigint, p_minor bigint, p_since timestamptz) RETURNS void
 LANGUAGE plpgsql STABLE AS $$
 DECLARE p change_events_purged;
 BEGIN
   SELECT * INTO p FROM change_events_purged;
-  IF (p_after IS NOT NULL
-      AND (split_part(p_after, ',', 1)::xid8, split_part(p_after, ',', 2)::bigint) < (p.position_major, p.position_minor))
-     OR p_since <= p.occurred_at THEN
+  IF (p_major::text::xid8, p_minor) < (p.position_major, p.position_minor) OR p_since <= p.occurred_at THEN
     PERFORM api_fail('C4410', 'Events after this position are no longer kept. Read the resources again from '
                               'their lists, then follow the feed from a new cursor (GET /changes?since=<the time '
                               'the lists were read from>).');
