@@ -113,7 +113,7 @@ def openapi_paths():
     return paths
 
 
-SAMPLES = {"id": "1", "item_id": "1", "line_id": "1", "table": "source", "external_id": "crm-1", "asset": "redoc.js"}
+SAMPLES = {"id": "1", "item_id": "1", "line_id": "1", "delivery_id": "1", "table": "source", "external_id": "crm-1", "asset": "redoc.js"}
 
 
 def concrete(template):

@@ -58,6 +58,11 @@ def lists(admin):
     for _ in range(2):
         r = admin.post("/forecast-reports", {"name": unique("Report"), "period": "this_month"})
         assert r.status == 201, r
+    # Two webhooks, turned off (nothing is sent), the first with two pings.
+    hooks = [admin.post("/webhooks", {"url": "https://example.com/lq", "events": ["lookup_item.deleted"],
+                                      "active": False}).json["id"] for _ in range(2)]
+    for _ in range(2):
+        assert admin.post(f"/webhooks/{hooks[0]}/ping").status == 202
     return {
         "accounts": f"/accounts?q={tag}",
         "account opportunities": f"/accounts/{account['id']}/opportunities",
@@ -69,6 +74,9 @@ def lists(admin):
         "user tokens": f"/users/{user['id']}/tokens",
         "lookup items": "/lookups/product",
         "forecast reports": "/forecast-reports",
+        "webhooks": "/webhooks",
+        "webhook deliveries": f"/webhooks/{hooks[0]}/deliveries",
+        "changes": "/changes",
     }
 
 
@@ -84,6 +92,9 @@ ROUTES = {
     "user tokens": "/users/:id/tokens",
     "lookup items": "/lookups/:table",
     "forecast reports": "/forecast-reports",
+    "webhooks": "/webhooks",
+    "webhook deliveries": "/webhooks/:id/deliveries",
+    "changes": "/changes",
 }
 LIST_NAMES = list(ROUTES)
 # A bad value of another query parameter, for the lists that take more.
@@ -95,6 +106,7 @@ OTHER_BAD = {
     "users": "active=maybe",
     "lookup items": "active=maybe",
     "forecast reports": "shared=maybe",
+    "changes": "since=x",
 }
 
 

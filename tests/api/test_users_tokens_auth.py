@@ -715,9 +715,22 @@ PROTECTED = [
     ("GET", "/reports/forecast", "/reports/forecast?period=this_month", None),
     ("GET", "/settings", "/settings", None),
     ("PATCH", "/settings", "/settings", lambda i: {"default_close_days": 7}),
+    ("GET", "/changes", "/changes", None),
+    ("GET", "/webhooks", "/webhooks", None),
+    ("POST", "/webhooks", "/webhooks", lambda i: {"url": "https://example.com/h", "events": ["account"],
+                                                  "description": i["intruder"]}),
+    ("GET", "/webhooks/:id", "/webhooks/1", None),
+    ("PATCH", "/webhooks/:id", "/webhooks/1", lambda i: {"description": i["intruder"]}),
+    ("DELETE", "/webhooks/:id", "/webhooks/1", None),
+    ("POST", "/webhooks/:id/ping", "/webhooks/1/ping", None),
+    ("GET", "/webhooks/:id/deliveries", "/webhooks/1/deliveries", None),
+    ("POST", "/webhooks/:id/deliveries/:delivery_id/retry", "/webhooks/1/deliveries/1/retry", None),
 ]
 ADMIN_ONLY = {("POST", "/users"), ("PATCH", "/users/:id"), ("POST", "/lookups/:table"),
-              ("PATCH", "/lookups/:table/:item_id"), ("DELETE", "/lookups/:table/:item_id"), ("PATCH", "/settings")}
+              ("PATCH", "/lookups/:table/:item_id"), ("DELETE", "/lookups/:table/:item_id"), ("PATCH", "/settings"),
+              ("GET", "/webhooks"), ("POST", "/webhooks"), ("GET", "/webhooks/:id"), ("PATCH", "/webhooks/:id"),
+              ("DELETE", "/webhooks/:id"), ("POST", "/webhooks/:id/ping"), ("GET", "/webhooks/:id/deliveries"),
+              ("POST", "/webhooks/:id/deliveries/:delivery_id/retry")}
 PUBLIC = [("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/openapi.yaml"), ("GET", "/metrics"),
           ("GET", "/docs")]
 # Public routes whose path needs a name only the server knows; their own

@@ -103,6 +103,7 @@ def test_subscription_crud_and_secret_shown_once(admin):
     assert hook["disabled_reason"] is None
     got = admin.get(f"/webhooks/{hook['id']}")
     assert got.status == 200 and "secret" not in got.json and got.json["url"] == hook["url"]
+    assert admin.get(f"/webhooks/{hook['id']}", headers={"If-None-Match": got.headers["etag"]}).status == 304
     listed = admin.get("/webhooks?limit=500")
     assert listed.status == 200 and hook["id"] in [h["id"] for h in listed.json["data"]]
     assert all("secret" not in h for h in listed.json["data"])
@@ -113,7 +114,8 @@ def test_subscription_crud_and_secret_shown_once(admin):
     assert patched.json["disabled_reason"]
     stale = admin.patch(f"/webhooks/{hook['id']}", {"description": None}, headers={"If-Match": got.headers["etag"]})
     assert_problem(stale, 412)
-    assert admin.delete(f"/webhooks/{hook['id']}").status == 204
+    assert_problem(admin.delete(f"/webhooks/{hook['id']}", headers={"If-Match": got.headers["etag"]}), 412)
+    assert admin.delete(f"/webhooks/{hook['id']}", headers={"If-Match": patched.headers["etag"]}).status == 204
     assert_problem(admin.get(f"/webhooks/{hook['id']}"), 404)
     assert_problem(admin.patch(f"/webhooks/{hook['id']}", {"description": "x"}), 404)
     assert_problem(admin.delete(f"/webhooks/{hook['id']}"), 404)
