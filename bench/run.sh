@@ -390,7 +390,8 @@ c_statement_sql() {
       }
       return out
     }
-    BEGIN { key = "[{][ \t]*\"" name "\"[ \t]*," }
+    # {"name", "SQL"} or, from DB_STATEMENT, {.name = "name", .sql = ("SQL")}
+    BEGIN { key = "([{][ \t]*\"" name "\"[ \t]*,|[.]name[ \t]*=[ \t]*\"" name "\"[ \t]*,[ \t]*[.]sql[ \t]*=[ \t]*[(]?)" }
     !found {
       if (!match($0, key)) next
       rest = substr($0, RSTART + RLENGTH)
