@@ -193,7 +193,9 @@ void http_reply_page(struct request *req, const char *data, const char *next_key
     if (data == NULL)
         data = "[]";
     struct strbuf out;
-    strbuf_init(&out, strlen(data) + LIST_ENVELOPE_MAX);
+    size_t data_len = strlen(data);
+    strbuf_init(&out, data_len + LIST_ENVELOPE_MAX);
+    strbuf_reserve(&out, data_len + LIST_ENVELOPE_MAX); /* one block: a page may be large */
     strbuf_puts(&out, "{\"data\":");
     strbuf_puts(&out, data);
     strbuf_puts(&out, ",\"next_cursor\":");

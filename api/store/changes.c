@@ -44,8 +44,14 @@ enum store_status store_changes_page(struct store_auth *auth, const struct store
         return res->status;
     int rows = PQgetisnull(r, 0, 1) ? 0 : PQntuples(r); /* no position: no event */
     int shown = rows > limit ? limit : rows;
+    /* The page is a few hundred KB: one block of the exact size, no growth
+     * by copies (each fresh block of that size costs page faults too). */
+    size_t size = 3; /* "[", "]" and the NUL */
+    for (int i = 0; i < shown; i++)
+        size += (size_t)PQgetlength(r, i, 0) + 1;
     struct strbuf data;
     strbuf_init(&data, STORE_LIST_BYTES(shown));
+    strbuf_reserve(&data, size);
     strbuf_puts(&data, "[");
     for (int i = 0; i < shown; i++) {
         if (i)

@@ -49,6 +49,17 @@ bool strbuf_append(struct strbuf *b, const char *s, size_t len)
     return true;
 }
 
+bool strbuf_reserve(struct strbuf *b, size_t size)
+{
+    if (b->failed || size > b->max + 1)
+        return fail(b);
+    if (size > b->cap) {
+        b->data = xrealloc(b->data, size);
+        b->cap = size;
+    }
+    return true;
+}
+
 bool strbuf_puts(struct strbuf *b, const char *s)
 {
     return strbuf_append(b, s, strlen(s));

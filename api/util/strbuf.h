@@ -19,6 +19,10 @@ struct strbuf {
 void strbuf_init(struct strbuf *b, size_t max);
 void strbuf_cleanup(struct strbuf *b);
 bool strbuf_append(struct strbuf *b, const char *s, size_t len);
+/* Makes room for size bytes in all (the NUL included) at once, when the
+ * caller knows the size: no growth by copies. Fails like an append past
+ * the maximum. */
+bool strbuf_reserve(struct strbuf *b, size_t size);
 bool strbuf_puts(struct strbuf *b, const char *s);
 bool strbuf_printf(struct strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends s as a JSON string literal, quotes included. */

@@ -2,5 +2,5 @@
 -- server runs without a cursor (no position to check, so no other
 -- statement but api_authenticate's). The feed holds the events of the
 -- generated accounts (written by their triggers; the deals are loaded
--- with triggers off). NULL: no cursor, no since, no types.
--- @statement api/store/changes.c changes_page NULL NULL NULL 500
+-- with triggers off). NULL: no cursor (major, minor), no since, no types.
+-- @statement api/store/changes.c changes_page NULL NULL NULL NULL 500

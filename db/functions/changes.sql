@@ -39,24 +39,27 @@ BEGIN
           p_resource_type, p_id, p_version, api_caller(), p_data);
 END $$;
 
--- True the first time a resource is seen by the triggers of this
--- transaction (later row events of the same resource add nothing).
-CREATE OR REPLACE FUNCTION change_event_first(p_set text, p_id bigint) RETURNS boolean
-LANGUAGE plpgsql AS $$
-BEGIN
-  IF txn_set_has(p_set, p_id) THEN RETURN false; END IF;
-  PERFORM txn_set_add(p_set, p_id);
-  RETURN true;
-END $$;
+-- The first row event of a resource in a transaction writes its event;
+-- the ids written are kept in a transaction-local set per resource type.
 
+-- Accounts and opportunities are deleted softly (an update setting
+-- deleted_at); a row deleted for good (by hand) gives a `deleted` event
+-- with its last state, and earlier row events of it add nothing.
 CREATE OR REPLACE FUNCTION account_change_event() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE a accounts;
 BEGIN
+  IF TG_OP = 'DELETE' THEN
+    PERFORM txn_set_add('app.changed_accounts', OLD.id);
+    PERFORM change_event_add('account', 'deleted', OLD.id, OLD.version, account_json(OLD));
+    RETURN NULL;
+  END IF;
   -- An update that left the version alone (none does today) is no change.
   IF TG_OP = 'UPDATE' AND NEW.version = OLD.version THEN RETURN NULL; END IF;
-  IF NOT change_event_first('app.changed_accounts', NEW.id) THEN RETURN NULL; END IF;
+  IF txn_set_has('app.changed_accounts', NEW.id) THEN RETURN NULL; END IF;
   SELECT * INTO a FROM accounts WHERE accounts.id = NEW.id;
+  IF NOT FOUND THEN RETURN NULL; END IF;
+  PERFORM txn_set_add('app.changed_accounts', NEW.id);
   PERFORM change_event_add('account',
     CASE WHEN a.deleted_at IS NOT NULL THEN 'deleted' WHEN TG_OP = 'INSERT' THEN 'created' ELSE 'updated' END,
     a.id, a.version, account_json(a));
@@ -67,9 +70,18 @@ CREATE OR REPLACE FUNCTION opportunity_change_event() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE d record;
 BEGIN
+  IF TG_OP = 'DELETE' THEN -- its lines went first (they refer to it)
+    PERFORM txn_set_add('app.changed_opportunities', OLD.id);
+    PERFORM change_event_add('opportunity', 'deleted', OLD.id, OLD.version,
+      (SELECT (rtrim(opportunity_json_of(OLD, c.ref)::text, '}') || ', "lines" : []}')::json
+         FROM user_ref(OLD.created_by) c));
+    RETURN NULL;
+  END IF;
   IF TG_OP = 'UPDATE' AND NEW.version = OLD.version THEN RETURN NULL; END IF;
-  IF NOT change_event_first('app.changed_opportunities', NEW.id) THEN RETURN NULL; END IF;
+  IF txn_set_has('app.changed_opportunities', NEW.id) THEN RETURN NULL; END IF;
   SELECT * INTO d FROM opportunity_document_any(NEW.id);
+  IF NOT FOUND THEN RETURN NULL; END IF;
+  PERFORM txn_set_add('app.changed_opportunities', NEW.id);
   PERFORM change_event_add('opportunity',
     CASE WHEN d.deleted_at IS NOT NULL THEN 'deleted' WHEN TG_OP = 'INSERT' THEN 'created' ELSE 'updated' END,
     d.id, d.version, d.body::json);
@@ -107,10 +119,10 @@ END $$;
 -- final state. PostgreSQL has no CREATE OR REPLACE for constraint
 -- triggers: each is dropped and made again on every migrate.
 DROP TRIGGER IF EXISTS account_change_event ON accounts;
-CREATE CONSTRAINT TRIGGER account_change_event AFTER INSERT OR UPDATE ON accounts
+CREATE CONSTRAINT TRIGGER account_change_event AFTER INSERT OR UPDATE OR DELETE ON accounts
   DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION account_change_event();
 DROP TRIGGER IF EXISTS opportunity_change_event ON opportunities;
-CREATE CONSTRAINT TRIGGER opportunity_change_event AFTER INSERT OR UPDATE ON opportunities
+CREATE CONSTRAINT TRIGGER opportunity_change_event AFTER INSERT OR UPDATE OR DELETE ON opportunities
   DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION opportunity_change_event();
 DROP TRIGGER IF EXISTS lookup_item_change_event ON lookup_items;
 CREATE CONSTRAINT TRIGGER lookup_item_change_event AFTER INSERT OR UPDATE OR DELETE ON lookup_items

@@ -406,3 +406,14 @@ def test_a_position_older_than_the_events_kept_is_410(admin):
             assert all(a["id"] != new["id"] for a in old)
         finally:
             assert server.stop() == 0
+
+
+def test_a_row_deleted_for_good_by_hand_gives_its_last_state(admin):
+    """The API deletes accounts softly; SQL run by hand cannot skip the feed either."""
+    account = make_account(admin)
+    cursor = head(admin)
+    psql(f"BEGIN; UPDATE accounts SET notes = 'gone', version = version + 1 WHERE id = {int(account['id'])}; "
+         f"DELETE FROM accounts WHERE id = {int(account['id'])}; COMMIT;")
+    events, _ = follow(admin, cursor)
+    mine = of(events, "account", account["id"])
+    assert [(e["type"], e["version"], e["data"]["notes"]) for e in mine] == [("account.deleted", 2, "gone")]
