@@ -419,8 +419,17 @@ def test_two_instances_send_each_delivery_once_in_order(hooks):
                 r = clients[i % 2].post(f"/webhooks/{h}/ping")
                 assert r.status == 202, r
                 sent[h].append(r.json["event_id"])
-        for h, receiver in zip(hook_ids, receivers):
-            receiver.wait_for(15)
+        try:
+            for h, receiver in zip(hook_ids, receivers):
+                receiver.wait_for(15)
+        except AssertionError:
+            print(hooks.query("SELECT pid, datname, application_name, state, backend_xid, xact_start, left(query, 100) "
+                              "FROM pg_stat_activity WHERE backend_xid IS NOT NULL OR backend_xmin IS NOT NULL"))
+            print(hooks.query("SELECT pg_current_snapshot(); SELECT id, active, leased_by, lease_until, now() "
+                              "FROM webhook_subscriptions ORDER BY id"))
+            print(hooks.query("SELECT id, subscription_id, status, position_major, next_attempt_at, attempts "
+                              "FROM webhook_deliveries WHERE subscription_id >= " + str(hook_ids[0]) + " ORDER BY id"))
+            raise
         time.sleep(1)
         for h, receiver in zip(hook_ids, receivers):
             assert [e["id"] for e in receiver.events()] == sent[h]
