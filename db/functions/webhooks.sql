@@ -169,6 +169,12 @@ BEGIN
     FROM webhook_subscriptions w JOIN webhook_deliveries d ON d.subscription_id = w.id
    WHERE w.id = v_id AND d.status = 'pending' AND d.position_major < horizon
    ORDER BY d.position_major, d.position_minor, d.id LIMIT p_batch;
+  -- The check above may have seen, in its snapshot, a delivery another
+  -- worker has recorded since (its lease ended meanwhile): with nothing
+  -- to send, the lease ends now, or nobody would record it.
+  IF NOT FOUND THEN
+    UPDATE webhook_subscriptions w SET leased_by = NULL WHERE w.id = v_id;
+  END IF;
 END $$;
 
 -- The wait after the n-th failed attempt, in seconds (before scaling).

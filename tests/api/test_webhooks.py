@@ -423,6 +423,9 @@ def test_two_instances_send_each_delivery_once_in_order(hooks):
             for h, receiver in zip(hook_ids, receivers):
                 receiver.wait_for(15)
         except AssertionError:
+            print("received:", [len(r.requests) for r in receivers], "sent:", [len(v) for v in sent.values()])
+            print(hooks.query("SELECT locktype, relation::regclass, mode, granted, pid FROM pg_locks "
+                              "WHERE NOT granted OR locktype = 'transactionid'"))
             print(hooks.query("SELECT pid, datname, application_name, state, backend_xid, xact_start, left(query, 100) "
                               "FROM pg_stat_activity WHERE backend_xid IS NOT NULL OR backend_xmin IS NOT NULL"))
             print(hooks.query("SELECT pg_current_snapshot(); SELECT id, active, leased_by, lease_until, now() "
