@@ -135,9 +135,9 @@ DECLARE p change_events_purged;
 BEGIN
   SELECT * INTO p FROM change_events_purged;
   IF (p_major::text::xid8, p_minor) < (p.position_major, p.position_minor) OR p_since <= p.occurred_at THEN
-    PERFORM api_fail('C4410', 'Events after this position are no longer kept. Read the resources again from '
-                              'their lists, then follow the feed from a new cursor (GET /changes?since=<the time '
-                              'the lists were read from>).');
+    PERFORM api_fail('C4410', 'Events after this position are no longer kept: take a new cursor (the '
+                              'next_cursor of GET /changes?since=<now>), read the resources again from their '
+                              'lists, then follow the feed from that cursor.');
   END IF;
 END $$;
 
