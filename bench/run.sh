@@ -994,6 +994,8 @@ report() {
       "$TARGET_RATIO" "$TARGET_P99_MS" "$TARGET_CPU_US" "$TARGET_RSS_MIB"
     [ -z "$GEN_SECONDS" ] || printf '; reports p50 <= %s ms; history on POST < %s %%; monthly totals on POST and PATCH < %s %%' \
       "$TARGET_REPORT_P50_MS" "$TARGET_HISTORY_PCT" "$TARGET_TOTALS_PCT"
+    [ -z "$GEN_SECONDS" ] || printf '; change feed page ratio >= %s, its triggers on POST and PATCH < %s %%' \
+      "$TARGET_CHANGES_RATIO" "$TARGET_CHANGES_PCT"
     printf ': '
     if [ "${#MISSED[@]}" -eq 0 ]; then
       printf 'all met.\n'

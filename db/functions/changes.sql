@@ -20,23 +20,22 @@
 -- `created` when the transaction inserted the row, `deleted` when it ends
 -- deleted (soft-deleted, or gone: lookup items), `updated` otherwise.
 
--- Appends one event of the current transaction.
+-- Appends one event of the current transaction, in one statement.
+-- PL/pgSQL keeps its plan for the session (an SQL function's would be
+-- parsed and planned again in every transaction).
 CREATE OR REPLACE FUNCTION change_event_add(p_resource_type text, p_action text, p_id bigint, p_version integer,
                                             p_data json) RETURNS void
 LANGUAGE plpgsql AS $$
-DECLARE
-  v_major xid8 := pg_current_xact_id();
-  v_minor bigint := nextval('change_events_minor');
-  v_previous xid8;
 BEGIN
-  SELECT e.position_major INTO v_previous FROM change_events e
-   WHERE e.resource_type = p_resource_type AND e.resource_id = p_id
-   ORDER BY e.position_major DESC, e.position_minor DESC LIMIT 1;
-  IF v_previous > v_major THEN v_major := v_previous; END IF;
   INSERT INTO change_events (position_major, position_minor, id, type, resource_type, resource_id, version,
                              changed_by, data)
-  VALUES (v_major, v_minor, 'evt_' || v_major || '_' || v_minor, p_resource_type || '.' || p_action,
-          p_resource_type, p_id, p_version, api_caller(), p_data);
+  SELECT p.major, p.minor, 'evt_' || p.major || '_' || p.minor, p_resource_type || '.' || p_action,
+         p_resource_type, p_id, p_version, api_caller(), p_data
+    FROM (SELECT greatest(pg_current_xact_id(),
+                          (SELECT e.position_major FROM change_events e
+                            WHERE e.resource_type = p_resource_type AND e.resource_id = p_id
+                            ORDER BY e.position_major DESC, e.position_minor DESC LIMIT 1)) AS major,
+                 nextval('change_events_minor') AS minor) p;
 END $$;
 
 -- The first row event of a resource in a transaction writes its event;
@@ -136,9 +135,9 @@ DECLARE p change_events_purged;
 BEGIN
   SELECT * INTO p FROM change_events_purged;
   IF (p_major::text::xid8, p_minor) < (p.position_major, p.position_minor) OR p_since <= p.occurred_at THEN
-    PERFORM api_fail('C4410', 'Events after this position are no longer kept. Read the resources again from '
-                              'their lists, then follow the feed from a new cursor (GET /changes?since=<the time '
-                              'the lists were read from>).');
+    PERFORM api_fail('C4410', 'Events after this position are no longer kept: take a new cursor (the '
+                              'next_cursor of GET /changes?since=<now>), read the resources again from their '
+                              'lists, then follow the feed from that cursor.');
   END IF;
 END $$;
 

@@ -344,6 +344,14 @@ static void test_strbuf(void)
     strbuf_cleanup(&b);
     CHECK(!strbuf_failed(&b)); /* cleanup resets */
 
+    /* Reserving: room at once (no growth after), up to the maximum and its NUL */
+    strbuf_init(&b, 16);
+    CHECK(strbuf_reserve(&b, 17) && b.cap == 17);
+    CHECK(strbuf_puts(&b, "0123456789abcdef") && b.cap == 17);
+    strbuf_cleanup(&b);
+    CHECK(!strbuf_reserve(&b, 18) && strbuf_failed(&b)); /* past the maximum */
+    strbuf_cleanup(&b);
+
     /* A JSON string that stops at the maximum in the middle of an escape */
     strbuf_init(&b, 8);
     CHECK(!strbuf_json_string(&b, "ab\x01"));
