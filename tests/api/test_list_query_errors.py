@@ -69,6 +69,7 @@ def lists(admin):
         "user tokens": f"/users/{user['id']}/tokens",
         "lookup items": "/lookups/product",
         "forecast reports": "/forecast-reports",
+        "change feed": "/changes",
     }
 
 
@@ -84,6 +85,7 @@ ROUTES = {
     "user tokens": "/users/:id/tokens",
     "lookup items": "/lookups/:table",
     "forecast reports": "/forecast-reports",
+    "change feed": "/changes",
 }
 LIST_NAMES = list(ROUTES)
 # A bad value of another query parameter, for the lists that take more.
@@ -95,6 +97,7 @@ OTHER_BAD = {
     "users": "active=maybe",
     "lookup items": "active=maybe",
     "forecast reports": "shared=maybe",
+    "change feed": "types=x",
 }
 
 

@@ -695,6 +695,7 @@ PROTECTED = [
     ("PATCH", "/opportunities/:id", "/opportunities/{opportunity}", lambda i: {"name": i["intruder"]}),
     ("DELETE", "/opportunities/:id", "/opportunities/{opportunity}", None),
     ("GET", "/opportunities/:id/history", "/opportunities/{opportunity}/history", None),
+    ("GET", "/changes", "/changes", None),
     ("GET", "/opportunities/:id/lines", "/opportunities/{opportunity}/lines", None),
     ("POST", "/opportunities/:id/lines", "/opportunities/{opportunity}/lines",
      lambda i: {"product_id": i["product"]["id"], "description": i["intruder"]}),
