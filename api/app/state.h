@@ -17,6 +17,7 @@ struct app_state {
     int64_t if_match; /* a version or STORE_IF_MATCH_* (0 can never match) */
     char if_match_list[ETAG_LIST_MAX * 12]; /* "3,7" when If-Match names several versions */
     struct store_idempotency idempotency; /* in use when auth.idempotency points here */
+    struct store_transaction transaction; /* in use when auth.transaction points here */
     char *idempotent_body; /* what a replay answers instead of reply_body (owned), e.g. without a secret */
 };
 

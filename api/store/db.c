@@ -53,18 +53,41 @@ struct cached_caller {
     bool admin;
 };
 
-static bool send_all(PGconn *conn, const struct store_auth *auth, const struct cached_caller *cached,
-                     const struct db_query *queries, int count)
+/* What goes out before a call's own statements. A call that opens the
+ * request's transaction sends BEGIN and the key's claim; one inside it the
+ * token check only when it needs an admin, and the reset of the history's
+ * change id when it starts a change of its own. */
+struct preamble {
+    bool begin, token, claim, new_change;
+};
+
+static struct preamble preamble_of(const struct store_auth *auth)
 {
-    struct store_idempotency *idem = auth ? auth->idempotency : NULL;
-    if (idem && !PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0))
+    struct preamble p = {false, false, false, false};
+    if (auth == NULL)
+        return p;
+    const struct store_transaction *tx = auth->transaction;
+    bool inside = tx && tx->open;
+    p.begin = tx && !inside;
+    p.token = auth->token_hash && (!inside || auth->admin_only);
+    p.claim = auth->idempotency && !inside;
+    p.new_change = inside && tx->new_change;
+    return p;
+}
+
+static bool send_all(PGconn *conn, const struct store_auth *auth, const struct preamble *p,
+                     const struct cached_caller *cached, const struct db_query *queries, int count)
+{
+    if (p->begin && !PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0))
         return false;
-    if (auth && auth->token_hash && cached) {
+    if (p->new_change && !PQsendQueryPrepared(conn, "new_change", 0, NULL, NULL, NULL, 0))
+        return false;
+    if (p->token && cached) {
         char user_id[24];
         const char *params[] = {db_int(user_id, cached->user_id), cached->admin ? "admin" : "member"};
         if (!PQsendQueryPrepared(conn, "as_caller", 2, params, NULL, NULL, 0))
             return false;
-    } else if (auth && auth->token_hash) {
+    } else if (p->token) {
         const char *params[] = {auth->token_hash, auth->admin_only ? "t" : "f"};
         if (!PQsendQueryPrepared(conn, "authenticate", 2, params, NULL, NULL, 0))
             return false;
@@ -74,8 +97,8 @@ static bool send_all(PGconn *conn, const struct store_auth *auth, const struct c
         if (!PQsendQueryPrepared(conn, "if_match_list", 1, params, NULL, NULL, 0))
             return false;
     }
-    if (idem) {
-        const char *params[] = {idem->key_hash, idem->request_hash};
+    if (p->claim) {
+        const char *params[] = {auth->idempotency->key_hash, auth->idempotency->request_hash};
         if (!PQsendQueryPrepared(conn, "idempotency_claim", 2, params, NULL, NULL, 0))
             return false;
     }
@@ -86,10 +109,9 @@ static bool send_all(PGconn *conn, const struct store_auth *auth, const struct c
 }
 
 /* How many results send_all's commands give. */
-static int command_count(const struct store_auth *auth, int count)
+static int command_count(const struct store_auth *auth, const struct preamble *p, int count)
 {
-    return count + ((auth && auth->token_hash) ? 1 : 0) + ((auth && auth->idempotency) ? 2 : 0) +
-           ((auth && auth->if_match_list) ? 1 : 0);
+    return count + p->begin + p->new_change + p->token + p->claim + ((auth && auth->if_match_list) ? 1 : 0);
 }
 
 /* Reads every result up to the sync. Keeps the first error and the last
@@ -145,6 +167,19 @@ static void cache_caller(const struct store_auth *auth, const PGresult *r, uint6
         auth_cache_store(auth->token_hash, strtoll(value, NULL, 10), strcmp(colon + 1, "admin") == 0, generation);
 }
 
+/* Gives the connection back, or keeps it for the rest of the request's
+ * transaction once a call opened it. */
+static void release_or_keep(const struct store_auth *auth, const struct preamble *p, int index, bool ok)
+{
+    struct store_transaction *tx = auth ? auth->transaction : NULL;
+    if (tx && p->begin && ok) {
+        tx->connection = index;
+        tx->open = true;
+    } else if (tx == NULL || p->begin) {
+        pool_release(index);
+    }
+}
+
 enum store_status db_run(const struct store_auth *auth, const struct db_query *queries, int count, PGresult **last,
                          struct store_result *res)
 {
@@ -156,19 +191,27 @@ enum store_status db_run(const struct store_auth *auth, const struct db_query *q
         res->message = xstrdup("This action needs the admin role.");
         return res->status = STORE_FORBIDDEN;
     }
-    enum store_status why = STORE_UNAVAILABLE;
-    int index = pool_acquire(rid, &why);
-    if (index < 0)
-        return res->status = why;
+    struct preamble p = preamble_of(auth);
+    struct store_transaction *tx = auth ? auth->transaction : NULL;
+    int index;
+    if (tx && tx->open) {
+        index = tx->connection;
+        tx->new_change = false;
+    } else {
+        enum store_status why = STORE_UNAVAILABLE;
+        index = pool_acquire(rid, &why);
+        if (index < 0)
+            return res->status = why;
+    }
     PGconn *conn = pool_conn(index);
-    int commands = command_count(auth, count);
-    /* Where the full token check's answer comes back (after BEGIN, if any). */
-    int check_index = (auth && auth->token_hash && !cached) ? (auth->idempotency ? 1 : 0) : -1;
+    int commands = command_count(auth, &p, count);
+    /* Where the full token check's answer comes back (after BEGIN and the change reset, if any). */
+    int check_index = (p.token && !cached) ? p.begin + p.new_change : -1;
     uint64_t generation = auth_cache_generation(); /* before the check is sent */
 
     for (int attempt = 1;; attempt++) {
         PGresult *error = NULL, *check = NULL;
-        bool sent = send_all(conn, auth, cached ? &caller : NULL, queries, count);
+        bool sent = send_all(conn, auth, &p, cached ? &caller : NULL, queries, count);
         if (!sent || !read_all(conn, commands, last, &error, check_index, &check)) {
             pool_count_error();
             log_warning(rid, "database connection lost: %s", PQerrorMessage(conn));
@@ -177,7 +220,10 @@ enum store_status db_run(const struct store_auth *auth, const struct db_query *q
             PQclear(*last);
             *last = NULL;
             pool_drop(index);
-            pool_release(index);
+            if (tx && tx->open)
+                store_transaction_finish(tx, NULL, rid, false, 0, NULL, NULL, NULL);
+            else
+                pool_release(index);
             return res->status = STORE_UNAVAILABLE;
         }
         if (error == NULL) {
@@ -193,11 +239,15 @@ enum store_status db_run(const struct store_auth *auth, const struct db_query *q
             const char *state = PQresultErrorField(error, PG_DIAG_SQLSTATE);
             *auth->authenticated = state && strcmp(state, "C4401") != 0 && strcmp(state, "C4403") != 0;
         }
-        if (db_retryable(error) && attempt < MAX_RETRIES) {
+        /* Inside an open transaction only the caller can run it all again. */
+        bool inside = tx && !p.begin;
+        if (db_retryable(error) && inside)
+            tx->retry = true;
+        if (db_retryable(error) && !inside && attempt < MAX_RETRIES) {
             PQclear(error);
             PQclear(*last);
             *last = NULL;
-            if (auth && auth->idempotency)
+            if (p.begin)
                 rollback(conn);
             continue;
         }
@@ -209,58 +259,68 @@ enum store_status db_run(const struct store_auth *auth, const struct db_query *q
     }
     if (res->status == STORE_OK && auth && auth->authenticated && auth->token_hash)
         *auth->authenticated = true;
-    if (res->status == STORE_OK && auth && auth->idempotency) {
-        /* Keep the transaction (and the connection) until the response is recorded. */
-        auth->idempotency->connection = index;
-        auth->idempotency->transaction_open = true;
-        return res->status;
-    }
-    pool_release(index);
+    release_or_keep(auth, &p, index, res->status == STORE_OK);
+    return res->status;
+}
+
+enum store_status store_transaction_begin(const struct store_auth *auth, struct store_result *res)
+{
+    PGresult *r;
+    if (db_run(auth, NULL, 0, &r, res) == STORE_OK)
+        PQclear(r);
     return res->status;
 }
 
 void store_idempotency_init(struct store_idempotency *idem)
 {
     memset(idem, 0, sizeof *idem);
-    idem->connection = -1;
 }
 
 void store_idempotency_cleanup(struct store_idempotency *idem)
 {
-    if (idem->transaction_open)
-        store_idempotency_finish(idem, NULL, false, 0, NULL, NULL, NULL);
     free(idem->replay_location);
     free(idem->replay_etag);
     free(idem->replay_body);
     store_idempotency_init(idem);
 }
 
-bool store_idempotency_finish(struct store_idempotency *idem, const char *request_id, bool commit, int status,
-                              const char *location, const char *etag, const char *body)
+void store_transaction_init(struct store_transaction *tx)
 {
-    if (!idem->transaction_open)
+    memset(tx, 0, sizeof *tx);
+    tx->connection = -1;
+}
+
+bool store_transaction_finish(struct store_transaction *tx, const struct store_idempotency *idem,
+                              const char *request_id, bool commit, int status, const char *location,
+                              const char *etag, const char *body)
+{
+    if (!tx->open)
         return true;
-    int index = idem->connection;
+    int index = tx->connection;
     PGconn *conn = pool_conn(index);
     bool ok = true;
-    if (commit) {
+    if (commit && conn == NULL) {
+        ok = false;
+    } else if (commit) {
         char status_text[16];
         snprintf(status_text, sizeof status_text, "%d", status);
-        const char *params[] = {idem->key_hash, idem->request_hash, status_text, location, etag, body};
+        const char *params[] = {idem ? idem->key_hash : NULL, idem ? idem->request_hash : NULL, status_text,
+                                location, etag, body};
         PGresult *error = NULL, *last = NULL;
-        ok = PQsendQueryPrepared(conn, "idempotency_record", 6, params, NULL, NULL, 0) &&
+        ok = (idem == NULL || PQsendQueryPrepared(conn, "idempotency_record", 6, params, NULL, NULL, 0)) &&
              PQsendQueryParams(conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) && PQpipelineSync(conn) &&
-             read_all(conn, 2, &last, &error, -1, NULL) && error == NULL;
+             read_all(conn, idem ? 2 : 1, &last, &error, -1, NULL) && error == NULL && last &&
+             strcmp(PQcmdStatus(last), "COMMIT") == 0; /* a failed transaction "commits" as ROLLBACK */
         if (!ok)
             pool_count_error();
         if (error)
-            log_error(request_id, "recording the idempotent response failed: %s", PQresultErrorMessage(error));
+            log_error(request_id, "committing the request's transaction failed: %s", PQresultErrorMessage(error));
         PQclear(error);
         PQclear(last);
     }
     /* Without commit, or after a failure, pool_release rolls back. */
-    idem->transaction_open = false;
-    idem->connection = -1;
+    tx->open = false;
+    tx->connection = -1;
     pool_release(index);
     return ok;
 }
