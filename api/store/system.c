@@ -19,8 +19,11 @@ const struct db_statement system_statements[] = {
     {"as_caller", "SELECT set_config('app.user_id', $1, true), set_config('app.role', $2, true)"},
     {"ready", "SELECT count(*) FROM schema_migrations WHERE checksum IS NOT NULL"},
     {"if_match_list", "SELECT set_config('app.if_match', $1, true)"},
-    /* A batch's next operation: its history entries get a change id of their own. */
-    {"new_change", "SELECT set_config('app.change_id', '', true)"},
+    /* A batch's next operation is one change, as its own request would be:
+     * a history change id of its own, one version step per record, and the
+     * records earlier operations created are changed like any other. */
+    {"new_change", "SELECT set_config('app.change_id', '', true), set_config('app.versioned', '', true), "
+                   "set_config('app.created', '', true)"},
     {"idempotency_claim", "SELECT api_idempotency_claim(decode($1, 'hex'), decode($2, 'hex'))"},
     {"idempotency_record", "SELECT api_idempotency_record(decode($1, 'hex'), decode($2, 'hex'), $3::int, $4, $5, $6)"},
     {NULL, NULL},
