@@ -13,7 +13,6 @@ bool auth_read_token(struct request *req)
     struct app_state *app = req->app;
     app->auth.request_id = req->request_id;
     app->auth.admin_only = req->route->access == ACCESS_ADMIN;
-    app->auth.authenticated = &app->authenticated;
     if (req->route->access == ACCESS_PUBLIC)
         return true;
     const char *authz = http_request_header(req, "Authorization");
@@ -27,8 +26,8 @@ bool auth_read_token(struct request *req)
 
 void auth_check_unchecked(struct request *req)
 {
-    if (req->route == NULL || req->route->access == ACCESS_PUBLIC || req->app->authenticated || req->status == 401 ||
-        req->status == 403 || req->status == 503)
+    if (req->route == NULL || req->route->access == ACCESS_PUBLIC || req->app->auth.authenticated ||
+        req->status == 401 || req->status == 403 || req->status == 503)
         return;
     struct store_auth auth = req->app->auth;
     auth.idempotency = NULL; /* a check alone, outside any request transaction */

@@ -219,7 +219,6 @@ static void operation_state(struct app_state *app, struct request *req, const st
     memset(app, 0, sizeof *app);
     app->auth = req->app->auth;
     app->auth.idempotency = NULL; /* claimed once, for the whole batch */
-    app->auth.if_match_list = NULL;
     app->auth.admin_only = route->access == ACCESS_ADMIN; /* the token's owner is checked again for these */
     store_idempotency_init(&app->idempotency);
     store_transaction_init(&app->transaction);
@@ -295,6 +294,7 @@ bool batch_operation_run(struct request *req, int index, const struct batch_oper
     http_path_drop_undecodable(&sub, &routed.path);
     req->app->transaction.new_change = true;
     dispatch(&sub, &app);
+    req->app->auth.authenticated |= app.auth.authenticated;
     bool ok = sub.status >= 200 && sub.status < 300;
     if (ok)
         keep_result(&sub, &results[index]);

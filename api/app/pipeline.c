@@ -93,7 +93,6 @@ void pipeline_serve(struct request *req, const struct cors_policy *cors)
 {
     struct app_state app;
     memset(&app, 0, sizeof app);
-    app.if_match = STORE_IF_MATCH_NONE;
     store_idempotency_init(&app.idempotency);
     store_transaction_init(&app.transaction);
     req->app = &app;

@@ -13,9 +13,8 @@
 struct app_state {
     struct store_auth auth; /* token hash + request id for the store */
     char token_hash[65];
-    bool authenticated; /* the token was checked in the database */
-    int64_t if_match; /* a version or STORE_IF_MATCH_* (0 can never match) */
-    char if_match_list[ETAG_LIST_MAX * 12]; /* "3,7" when If-Match names several versions */
+    struct store_if_match if_match;
+    int64_t if_match_versions[ETAG_LIST_MAX]; /* when If-Match names several versions */
     struct store_idempotency idempotency; /* in use when auth.idempotency points here */
     struct store_transaction transaction; /* in use when auth.transaction points here */
     char *idempotent_body; /* what a replay answers instead of reply_body (owned), e.g. without a secret */

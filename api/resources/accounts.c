@@ -12,16 +12,10 @@
 void accounts_list(struct request *req)
 {
     struct account_filter f = {0};
-    int64_t owner_id, source_id;
-    bool has_owner, has_source;
-    char owner_text[24], source_text[24];
-    char *after = NULL;
-    bool ok = http_query_page(req, "accounts", http_key_is_id, &f.limit, &after) &
-              http_query_id(req, "owner_id", &owner_id, &has_owner) &
-              http_query_id(req, "source_id", &source_id, &has_source) &
+    bool ok = query_id_page(req, "accounts", &f.limit, &f.after) & query_opt_id(req, "owner_id", &f.owner_id) &
+              query_opt_id(req, "source_id", &f.source_id) &
               http_query_timestamp(req, "updated_since", &f.updated_since) &
               http_query_bool(req, "include_deleted", &f.include_deleted);
-    f.after = after;
     f.q = http_query(req, "q");
     if (f.q && utf8_length(f.q) > 200) {
         http_field_error(req, "q", "must be at most 200 characters long");
@@ -29,24 +23,14 @@ void accounts_list(struct request *req)
     }
     f.external_id = http_query(req, "external_id");
     if (!ok) {
-        free(after);
         http_reply_query_errors(req);
         return;
-    }
-    if (has_owner) {
-        snprintf(owner_text, sizeof owner_text, "%lld", (long long)owner_id);
-        f.owner_id = owner_text;
-    }
-    if (has_source) {
-        snprintf(source_text, sizeof source_text, "%lld", (long long)source_id);
-        f.source_id = source_text;
     }
     struct store_result res;
     store_result_init(&res);
     store_account_list(&req->app->auth, &f, &res);
     reply_store_list(req, &res, "accounts");
     store_result_cleanup(&res);
-    free(after);
 }
 
 static const struct resource_kind accounts = {

@@ -8,7 +8,7 @@
 /* Validates req->body; on failure replies 422 (with the database's checks
  * of the valid fields when the kind has them) and returns false. */
 static bool body_valid(struct request *req, const struct resource_kind *kind, const struct field_spec *fields,
-                       enum validate_mode mode, int64_t id, const char *detail)
+                       enum validate_mode mode, struct store_opt_int id, const char *detail)
 {
     bool ok = kind->validate ? kind->validate(req, fields, mode) : validate_body(req, fields, mode);
     if (ok && req->error_count == 0)
@@ -47,7 +47,7 @@ void crud_create(struct request *req, const struct resource_kind *kind)
 {
     char detail[96];
     snprintf(detail, sizeof detail, "The %s has invalid fields.", kind->name);
-    if (!http_require_object(req) || !body_valid(req, kind, kind->create_fields, VALIDATE_CREATE, 0, detail))
+    if (!http_require_object(req) || !body_valid(req, kind, kind->create_fields, VALIDATE_CREATE, STORE_NO_INT, detail))
         return;
     char *json = validate_dump(req->body);
     struct store_result res;
@@ -62,7 +62,7 @@ void crud_patch(struct request *req, const struct resource_kind *kind)
 {
     int64_t id;
     if (!http_path_id(req, 0, &id) || !http_require_object(req) ||
-        !body_valid(req, kind, kind->patch_fields, VALIDATE_PATCH, id, "The patch has invalid fields."))
+        !body_valid(req, kind, kind->patch_fields, VALIDATE_PATCH, STORE_INT(id), "The patch has invalid fields."))
         return;
     char *json = validate_dump(req->body);
     struct store_result res;
@@ -88,7 +88,7 @@ void crud_upsert(struct request *req, const struct resource_kind *kind)
     }
     char detail[96];
     snprintf(detail, sizeof detail, "The %s has invalid fields.", kind->name);
-    if (!body_valid(req, kind, kind->replace_fields, VALIDATE_REPLACE, 0, detail))
+    if (!body_valid(req, kind, kind->replace_fields, VALIDATE_REPLACE, STORE_NO_INT, detail))
         return;
     char *json = validate_dump(req->body);
     struct store_result res;

@@ -15,13 +15,14 @@ struct resource_kind {
     bool (*validate)(struct request *req, const struct field_spec *fields, enum validate_mode mode);
     /* The database's checks for a 422 listing every field, or NULL. */
     store_check_fn check;
-    enum store_status (*get)(const struct store_auth *auth, int64_t id, struct store_result *res);
-    enum store_status (*create)(const struct store_auth *auth, const char *json, struct store_result *res);
-    enum store_status (*patch)(const struct store_auth *auth, int64_t id, const char *json, int64_t if_match,
+    enum store_status (*get)(struct store_auth *auth, int64_t id, struct store_result *res);
+    enum store_status (*create)(struct store_auth *auth, const char *json, struct store_result *res);
+    enum store_status (*patch)(struct store_auth *auth, int64_t id, const char *json, struct store_if_match if_match,
                                struct store_result *res);
-    enum store_status (*upsert)(const struct store_auth *auth, const char *external_id, const char *json,
-                                int64_t if_match, struct store_result *res);
-    enum store_status (*remove)(const struct store_auth *auth, int64_t id, int64_t if_match, struct store_result *res);
+    enum store_status (*upsert)(struct store_auth *auth, const char *external_id, const char *json,
+                                struct store_if_match if_match, struct store_result *res);
+    enum store_status (*remove)(struct store_auth *auth, int64_t id, struct store_if_match if_match,
+                                struct store_result *res);
 };
 
 void crud_get(struct request *req, const struct resource_kind *kind);

@@ -18,29 +18,17 @@
 void forecast_reports_list(struct request *req)
 {
     struct forecast_report_filter f = {0};
-    int64_t owner_id;
-    bool has_owner, shared;
-    char owner_text[24];
-    char *after = NULL;
-    bool ok = http_query_page(req, "forecast-reports", http_key_is_id, &f.limit, &after) &
-              http_query_id(req, "owner_id", &owner_id, &has_owner) & http_query_bool(req, "shared", &shared);
+    bool ok = query_id_page(req, "forecast-reports", &f.limit, &f.after) & query_opt_id(req, "owner_id", &f.owner_id) &
+              query_opt_bool(req, "shared", &f.shared);
     if (!ok) {
-        free(after);
         http_reply_query_errors(req);
         return;
     }
-    if (has_owner) {
-        snprintf(owner_text, sizeof owner_text, "%lld", (long long)owner_id);
-        f.owner_id = owner_text;
-    }
-    f.shared = http_query(req, "shared");
-    f.after = after;
     struct store_result res;
     store_result_init(&res);
     store_forecast_report_list(&req->app->auth, &f, &res);
     reply_store_list(req, &res, "forecast-reports");
     store_result_cleanup(&res);
-    free(after);
 }
 
 static const struct resource_kind forecast_reports = {

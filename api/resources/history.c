@@ -13,10 +13,10 @@ void history_list(struct request *req)
     if (!http_path_id(req, 0, &id))
         return;
     int limit;
-    char *after = NULL;
+    struct store_opt_int after;
     char kind[48]; /* a cursor belongs to one opportunity's history */
     snprintf(kind, sizeof kind, "history:%lld", (long long)id);
-    if (!http_query_page(req, kind, http_key_is_id, &limit, &after)) {
+    if (!query_id_page(req, kind, &limit, &after)) {
         http_reply_query_errors(req);
         return;
     }
@@ -25,5 +25,4 @@ void history_list(struct request *req)
     store_history_list(&req->app->auth, id, after, limit, &res);
     reply_store_list(req, &res, kind);
     store_result_cleanup(&res);
-    free(after);
 }

@@ -4,7 +4,8 @@
 
 #include "app/validate.h"
 
-void reply_invalid_body(struct request *req, const json_t *body, store_check_fn check, int64_t id, const char *detail)
+void reply_invalid_body(struct request *req, const json_t *body, store_check_fn check, struct store_opt_int id,
+                        const char *detail)
 {
     json_t *valid = validate_valid_fields(req, body, 0);
     char *json = validate_dump(valid);

@@ -5,10 +5,11 @@
 #define RESOURCES_INVALID_H
 #include "resources/resources.h"
 
-typedef enum store_status (*store_check_fn)(const struct store_auth *auth, const char *json, int64_t id,
+typedef enum store_status (*store_check_fn)(struct store_auth *auth, const char *json, struct store_opt_int id,
                                             struct store_result *res);
 
-/* Replies 422 with req's errors and the database's (id 0 for a new resource). */
-void reply_invalid_body(struct request *req, const json_t *body, store_check_fn check, int64_t id, const char *detail);
+/* Replies 422 with req's errors and the database's (id absent for a new resource). */
+void reply_invalid_body(struct request *req, const json_t *body, store_check_fn check, struct store_opt_int id,
+                        const char *detail);
 
 #endif

@@ -43,7 +43,7 @@ void lines_create(struct request *req)
     if (!http_path_id(req, 0, &id) || !http_require_object(req))
         return;
     if (!validate_body(req, line_create_fields, VALIDATE_CREATE)) {
-        reply_invalid_body(req, req->body, store_line_check, 0, "The line has invalid fields.");
+        reply_invalid_body(req, req->body, store_line_check, STORE_NO_INT, "The line has invalid fields.");
         return;
     }
     char *json = validate_dump(req->body);
@@ -75,7 +75,7 @@ void lines_patch(struct request *req)
     if (!http_path_id(req, 0, &id) || !http_path_id(req, 1, &line_id) || !http_require_object(req))
         return;
     if (!validate_body(req, line_patch_fields, VALIDATE_PATCH)) {
-        reply_invalid_body(req, req->body, store_line_check, line_id, "The patch has invalid fields.");
+        reply_invalid_body(req, req->body, store_line_check, STORE_INT(line_id), "The patch has invalid fields.");
         return;
     }
     char *json = validate_dump(req->body);

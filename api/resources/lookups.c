@@ -60,20 +60,19 @@ void lookups_list(struct request *req)
         return;
     int limit;
     char *after = NULL;
-    bool active = false;
+    struct store_opt_bool active;
     char kind[64]; /* a cursor belongs to one table's list */
     snprintf(kind, sizeof kind, "lookups:%s", table->name);
     bool ok =
-        http_query_page(req, kind, http_key_is_position_id, &limit, &after) & http_query_bool(req, "active", &active);
+        http_query_page(req, kind, http_key_is_position_id, &limit, &after) & query_opt_bool(req, "active", &active);
     if (!ok) {
         free(after);
         http_reply_query_errors(req);
         return;
     }
-    const char *active_text = http_query(req, "active") ? (active ? "t" : "f") : NULL;
     struct store_result res;
     store_result_init(&res);
-    store_lookup_list(&req->app->auth, table->name, active_text, after, limit, &res);
+    store_lookup_list(&req->app->auth, table->name, active, after, limit, &res);
     reply_store_list(req, &res, kind);
     store_result_cleanup(&res);
     free(after);

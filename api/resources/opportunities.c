@@ -51,7 +51,8 @@ static bool valid_money_text(const char *s)
 }
 
 /* A cursor carries [last key as text, last id] for the sort it was made for. */
-static bool decode_cursor(struct request *req, struct opportunity_filter *f, char **key_out, char **id_out)
+static bool decode_cursor(struct request *req, struct opportunity_filter *f, char **key_out,
+                          struct store_opt_int *id_out)
 {
     char kind[64];
     snprintf(kind, sizeof kind, "opportunities:%s%s", f->descending ? "-" : "", sort_names[f->sort]);
@@ -91,7 +92,7 @@ static bool decode_cursor(struct request *req, struct opportunity_filter *f, cha
     }
     if (ok) {
         *key_out = xstrdup(text);
-        *id_out = xasprintf("%lld", (long long)json_integer_value(id));
+        *id_out = STORE_INT(json_integer_value(id));
     } else {
         http_field_error(req, "cursor", "is not a cursor from this list; use next_cursor as given");
     }
@@ -99,34 +100,18 @@ static bool decode_cursor(struct request *req, struct opportunity_filter *f, cha
     return ok;
 }
 
-struct id_param {
-    const char *name;
-    const char **target;
-    char text[24];
-};
-
-static void list(struct request *req, const char *account_id)
+/* account: the account whose deals are listed (its 404 when it does not
+ * exist), or absent for GET /opportunities. */
+static void list(struct request *req, struct store_opt_int account)
 {
     struct opportunity_filter f = {0};
-    struct id_param ids[] = {
-        {"account_id", &f.account_id, ""},   {"owner_id", &f.owner_id, ""},   {"status_id", &f.status_id, ""},
-        {"forecast_id", &f.forecast_id, ""}, {"source_id", &f.source_id, ""},
-    };
     bool sort_ok = parse_sort(req, &f);
-    bool ok = http_query_limit(req, &f.limit) & sort_ok & http_query_date(req, "close_from", &f.close_from) &
-              http_query_date(req, "close_to", &f.close_to) &
-              http_query_timestamp(req, "updated_since", &f.updated_since) &
-              http_query_bool(req, "include_deleted", &f.include_deleted);
-    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
-        int64_t id;
-        bool present;
-        if (!http_query_id(req, ids[i].name, &id, &present))
-            ok = false;
-        else if (present) {
-            snprintf(ids[i].text, sizeof ids[i].text, "%lld", (long long)id);
-            *ids[i].target = ids[i].text;
-        }
-    }
+    bool ok =
+        http_query_limit(req, &f.limit) & sort_ok & http_query_date(req, "close_from", &f.close_from) &
+        http_query_date(req, "close_to", &f.close_to) & http_query_timestamp(req, "updated_since", &f.updated_since) &
+        http_query_bool(req, "include_deleted", &f.include_deleted) & query_opt_id(req, "account_id", &f.account_id) &
+        query_opt_id(req, "owner_id", &f.owner_id) & query_opt_id(req, "status_id", &f.status_id) &
+        query_opt_id(req, "forecast_id", &f.forecast_id) & query_opt_id(req, "source_id", &f.source_id);
     f.outcome = http_query(req, "outcome");
     if (f.outcome && strcmp(f.outcome, "open") != 0 && strcmp(f.outcome, "won") != 0 &&
         strcmp(f.outcome, "lost") != 0) {
@@ -141,19 +126,18 @@ static void list(struct request *req, const char *account_id)
     f.external_id = http_query(req, "external_id");
     /* A cursor belongs to one sort: checked whenever the sort is known, so
      * its error is listed with the others. */
-    char *key = NULL, *after_id = NULL;
-    if (sort_ok && !decode_cursor(req, &f, &key, &after_id))
+    char *key = NULL;
+    if (sort_ok && !decode_cursor(req, &f, &key, &f.after_id))
         ok = false;
     if (!ok) {
         http_reply_query_errors(req);
         goto out;
     }
-    if (account_id) {
-        f.account_id = account_id;
+    if (account.present) {
+        f.account_id = account;
         f.account_must_exist = true;
     }
     f.after_key = key;
-    f.after_id = after_id;
     char kind[64];
     snprintf(kind, sizeof kind, "opportunities:%s%s", f.descending ? "-" : "", sort_names[f.sort]);
     struct store_result res;
@@ -163,12 +147,11 @@ static void list(struct request *req, const char *account_id)
     store_result_cleanup(&res);
 out:
     free(key);
-    free(after_id);
 }
 
 void opportunities_list(struct request *req)
 {
-    list(req, NULL);
+    list(req, STORE_NO_INT);
 }
 
 void account_opportunities_list(struct request *req)
@@ -176,9 +159,7 @@ void account_opportunities_list(struct request *req)
     int64_t id;
     if (!http_path_id(req, 0, &id))
         return;
-    char text[24];
-    snprintf(text, sizeof text, "%lld", (long long)id);
-    list(req, text);
+    list(req, STORE_INT(id));
 }
 
 static const struct resource_kind opportunities = {

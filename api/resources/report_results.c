@@ -181,7 +181,7 @@ void forecast_report_results(struct request *req)
         return;
     struct store_result res;
     store_result_init(&res);
-    store_forecast_check(&req->app->auth, id, NULL, &res);
+    store_forecast_check(&req->app->auth, STORE_INT(id), NULL, &res);
     reply_checked(req, format, &res);
     store_result_cleanup(&res);
 }
@@ -290,7 +290,7 @@ void forecast_results(struct request *req)
     json_decref(def);
     struct store_result res;
     store_result_init(&res);
-    store_forecast_check(&req->app->auth, 0, json, &res);
+    store_forecast_check(&req->app->auth, STORE_NO_INT, json, &res);
     reply_checked(req, format, &res);
     store_result_cleanup(&res);
     free(json);

@@ -4,6 +4,7 @@
 #include "app/state.h"
 #include "app/store_reply.h"
 #include "http/query.h"
+#include "resources/query_params.h"
 #include "http/reply.h"
 
 /* health.c */

@@ -18,10 +18,10 @@ void tokens_list(struct request *req)
     if (!http_path_id(req, 0, &user_id))
         return;
     int limit;
-    char *after = NULL;
+    struct store_opt_int after;
     char kind[48]; /* a cursor belongs to one user's tokens */
     snprintf(kind, sizeof kind, "tokens:%lld", (long long)user_id);
-    if (!http_query_page(req, kind, http_key_is_id, &limit, &after)) {
+    if (!query_id_page(req, kind, &limit, &after)) {
         http_reply_query_errors(req);
         return;
     }
@@ -30,7 +30,6 @@ void tokens_list(struct request *req)
     store_token_list(&req->app->auth, user_id, after, limit, &res);
     reply_store_list(req, &res, kind);
     store_result_cleanup(&res);
-    free(after);
 }
 
 /* Adds the one-time secret to the stored token's representation. */

@@ -11,28 +11,24 @@
 void users_list(struct request *req)
 {
     int limit;
-    char *after = NULL;
-    bool active = false;
-    bool ok = http_query_page(req, "users", http_key_is_id, &limit, &after) & http_query_bool(req, "active", &active);
-    if (!ok) {
-        free(after);
+    struct store_opt_int after;
+    struct store_opt_bool active;
+    if (!(query_id_page(req, "users", &limit, &after) & query_opt_bool(req, "active", &active))) {
         http_reply_query_errors(req);
         return;
     }
-    const char *active_text = http_query(req, "active") ? (active ? "t" : "f") : NULL;
     struct store_result res;
     store_result_init(&res);
-    store_user_list(&req->app->auth, active_text, after, limit, &res);
+    store_user_list(&req->app->auth, active, after, limit, &res);
     reply_store_list(req, &res, "users");
     store_result_cleanup(&res);
-    free(after);
 }
 
 void users_me(struct request *req)
 {
     struct store_result res;
     store_result_init(&res);
-    store_user_get(&req->app->auth, 0, &res);
+    store_user_me(&req->app->auth, &res);
     reply_store_result(req, 200, &res, NULL);
     store_result_cleanup(&res);
 }

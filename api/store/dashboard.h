@@ -5,28 +5,31 @@
  * cannot fail on the request. */
 #ifndef STORE_DASHBOARD_H
 #define STORE_DASHBOARD_H
+#include <stddef.h>
+#include <stdint.h>
+
 #include "store/store.h"
 
-/* Filters as text (decimal id, YYYY-MM-DD dates), NULL when absent. */
+/* Dates are validated YYYY-MM-DD text; absent values are NULL (the
+ * database fills the defaults). */
 struct dashboard_funnel_filter {
-    const char *owner_id;
+    struct store_opt_int owner_id;
     const char *from, *to;
 };
 
-/* Parameters as text, NULL when absent (the database fills the defaults):
- * period is month | quarter; owner_ids a PostgreSQL array literal of ids
- * ("{3,7}"). */
+/* period is month | quarter; owner_ids NULL for every salesperson. */
 struct dashboard_sales_grid_query {
     const char *period;
     const char *from, *to;
-    const char *owner_ids;
+    const int64_t *owner_ids;
+    size_t owner_id_count;
 };
 
 /* The checks: on STORE_OK res->body is the checked request, to be passed
  * to the computation; STORE_INVALID lists the fields the database refused. */
-enum store_status store_dashboard_funnel_check(const struct store_auth *auth,
-                                               const struct dashboard_funnel_filter *filter, struct store_result *res);
-enum store_status store_dashboard_sales_grid_check(const struct store_auth *auth,
+enum store_status store_dashboard_funnel_check(struct store_auth *auth, const struct dashboard_funnel_filter *filter,
+                                               struct store_result *res);
+enum store_status store_dashboard_sales_grid_check(struct store_auth *auth,
                                                    const struct dashboard_sales_grid_query *query,
                                                    struct store_result *res);
 /* The computations (computed_reply.h): on STORE_OK res->body is the whole

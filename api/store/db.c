@@ -6,6 +6,7 @@
 
 #include "log.h"
 #include "store/auth_cache.h"
+#include "store/params.h"
 #include "store/pool.h"
 #include "store/sql_errors.h"
 #include "util/alloc.h"
@@ -30,21 +31,49 @@ void store_result_cleanup(struct store_result *res)
     store_result_init(res);
 }
 
-const char *db_int(char *buf, int64_t value)
+/* The statements the runner itself sends around a request's own. */
+DB_STATEMENT(authenticate, "SELECT api_authenticate(decode($1, 'hex'), $2::boolean)", DB_TYPE_TEXT, DB_TYPE_BOOL);
+/* A caller known from the token cache (store/auth_cache.h). */
+DB_STATEMENT(as_caller, "SELECT set_config('app.user_id', $1, true), set_config('app.role', $2, true)", DB_TYPE_ID,
+             DB_TYPE_TEXT);
+DB_STATEMENT(if_match_list, "SELECT set_config('app.if_match', $1, true)", DB_TYPE_VERSION_LIST);
+DB_STATEMENT(idempotency_claim, "SELECT api_idempotency_claim(decode($1, 'hex'), decode($2, 'hex'))", DB_TYPE_TEXT,
+             DB_TYPE_TEXT);
+/* A batch's next operation is one change, as its own request would be: a
+ * history change id of its own, one version step per record, and the
+ * records earlier operations created are changed like any other. */
+DB_STATEMENT_NO_PARAMS(new_change, "SELECT set_config('app.change_id', '', true), set_config('app.versioned', '', "
+                                   "true), set_config('app.created', '', true)");
+
+const struct db_statement *const runner_statements[] = {
+    &authenticate, &as_caller, &if_match_list, &idempotency_claim, &new_change, NULL,
+};
+
+void db_key_pair(const char *key, struct store_opt_int *position, struct store_opt_int *id)
 {
-    snprintf(buf, 24, "%lld", (long long)value);
-    return buf;
+    *position = *id = (struct store_opt_int){0};
+    const char *comma = key ? strchr(key, ',') : NULL;
+    if (comma == NULL)
+        return;
+    char *end;
+    long long p = strtoll(key, &end, 10), i;
+    if (end != comma)
+        return;
+    i = strtoll(comma + 1, &end, 10);
+    if (*end != '\0')
+        return;
+    *position = (struct store_opt_int){.present = true, .value = p};
+    *id = (struct store_opt_int){.present = true, .value = i};
 }
 
-const char *db_version(char *buf, int64_t if_match)
+bool db_send(PGconn *conn, const struct db_query *q, const char *request_id)
 {
-    if (if_match == STORE_IF_MATCH_ANY)
-        return "-1";
-    if (if_match == STORE_IF_MATCH_LIST)
-        return "-3";
-    if (if_match < 0)
-        return NULL;
-    return db_int(buf, if_match > INT32_MAX ? 0 : if_match);
+    struct db_param_texts texts;
+    if (!db_param_texts_make(&texts, q, request_id))
+        return false;
+    bool sent = PQsendQueryPrepared(conn, q->statement->name, texts.count, texts.values, NULL, NULL, 0) == 1;
+    db_param_texts_free(&texts);
+    return sent;
 }
 
 /* A caller known from the token cache. */
@@ -53,10 +82,22 @@ struct cached_caller {
     bool admin;
 };
 
+/* The If-Match list a query carries: api_check_version reads it from a
+ * setting sent before the queries. */
+static const struct store_if_match *version_list_of(const struct db_query *queries, int count)
+{
+    for (int i = 0; i < count; i++)
+        for (int p = 0; p < DB_MAX_PARAMS && queries[i].params[p].type != DB_TYPE_END; p++)
+            if (queries[i].params[p].type == DB_TYPE_IF_MATCH &&
+                queries[i].params[p].if_match.kind == STORE_IF_MATCH_LIST)
+                return &queries[i].params[p].if_match;
+    return NULL;
+}
+
 /* What goes out before a call's own statements. A call that opens the
  * request's transaction sends BEGIN and the key's claim; one inside it the
- * token check only when it needs an admin, and the reset of the history's
- * change id when it starts a change of its own. */
+ * token check only when it needs an admin, and the reset of new_change
+ * when it starts a change of its own. */
 struct preamble {
     bool begin, token, claim, new_change;
 };
@@ -78,46 +119,51 @@ static struct preamble preamble_of(const struct store_auth *auth)
 static bool send_all(PGconn *conn, const struct store_auth *auth, const struct preamble *p,
                      const struct cached_caller *cached, const struct db_query *queries, int count)
 {
+    const char *rid = auth ? auth->request_id : NULL;
     if (p->begin && !PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0))
         return false;
-    if (p->new_change && !PQsendQueryPrepared(conn, "new_change", 0, NULL, NULL, NULL, 0))
-        return false;
-    if (p->token && cached) {
-        char user_id[24];
-        const char *params[] = {db_int(user_id, cached->user_id), cached->admin ? "admin" : "member"};
-        if (!PQsendQueryPrepared(conn, "as_caller", 2, params, NULL, NULL, 0))
-            return false;
-    } else if (p->token) {
-        const char *params[] = {auth->token_hash, auth->admin_only ? "t" : "f"};
-        if (!PQsendQueryPrepared(conn, "authenticate", 2, params, NULL, NULL, 0))
+    if (p->new_change) {
+        struct db_query q = {.statement = &new_change};
+        if (!db_send(conn, &q, rid))
             return false;
     }
-    if (auth && auth->if_match_list) {
-        const char *params[] = {auth->if_match_list};
-        if (!PQsendQueryPrepared(conn, "if_match_list", 1, params, NULL, NULL, 0))
+    if (p->token && cached) {
+        struct db_query q = {&as_caller, {DB_ID(cached->user_id), DB_TEXT(cached->admin ? "admin" : "member")}};
+        if (!db_send(conn, &q, rid))
+            return false;
+    } else if (p->token) {
+        struct db_query q = {&authenticate, {DB_TEXT(auth->token_hash), DB_BOOL(auth->admin_only)}};
+        if (!db_send(conn, &q, rid))
+            return false;
+    }
+    const struct store_if_match *versions = version_list_of(queries, count);
+    if (versions) {
+        struct db_query q = {&if_match_list, {DB_VERSION_LIST(*versions)}};
+        if (!db_send(conn, &q, rid))
             return false;
     }
     if (p->claim) {
-        const char *params[] = {auth->idempotency->key_hash, auth->idempotency->request_hash};
-        if (!PQsendQueryPrepared(conn, "idempotency_claim", 2, params, NULL, NULL, 0))
+        struct db_query q = {&idempotency_claim,
+                             {DB_TEXT(auth->idempotency->key_hash), DB_TEXT(auth->idempotency->request_hash)}};
+        if (!db_send(conn, &q, rid))
             return false;
     }
     for (int i = 0; i < count; i++)
-        if (!PQsendQueryPrepared(conn, queries[i].statement, queries[i].nparams, queries[i].params, NULL, NULL, 0))
+        if (!db_send(conn, &queries[i], rid))
             return false;
     return PQpipelineSync(conn) == 1;
 }
 
 /* How many results send_all's commands give. */
-static int command_count(const struct store_auth *auth, const struct preamble *p, int count)
+static int command_count(const struct preamble *p, const struct db_query *queries, int count)
 {
-    return count + p->begin + p->new_change + p->token + p->claim + ((auth && auth->if_match_list) ? 1 : 0);
+    return count + p->begin + p->new_change + p->token + p->claim + (version_list_of(queries, count) ? 1 : 0);
 }
 
 /* Reads every result up to the sync. Keeps the first error and the last
  * query result. Returns false when the connection broke. */
-static bool read_all(PGconn *conn, int commands, PGresult **last, PGresult **first_error, int keep_index,
-                     PGresult **kept_result)
+bool db_read_all(PGconn *conn, int commands, PGresult **last, PGresult **first_error, int keep_index,
+                 PGresult **kept_result)
 {
     for (int i = 0; i < commands; i++) {
         PGresult *r;
@@ -151,13 +197,13 @@ static void rollback(PGconn *conn)
 {
     PGresult *error = NULL, *last = NULL;
     if (PQsendQueryParams(conn, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0) && PQpipelineSync(conn))
-        read_all(conn, 1, &last, &error, -1, NULL);
+        db_read_all(conn, 1, &last, &error, -1, NULL);
     PQclear(error);
     PQclear(last);
 }
 
 /* Remembers the caller a full token check found ("id:role"). */
-static void cache_caller(const struct store_auth *auth, const PGresult *r, uint64_t generation)
+static void cache_caller(struct store_auth *auth, const PGresult *r, uint64_t generation)
 {
     if (r == NULL || PQntuples(r) != 1 || PQgetisnull(r, 0, 0))
         return;
@@ -169,7 +215,7 @@ static void cache_caller(const struct store_auth *auth, const PGresult *r, uint6
 
 /* Gives the connection back, or keeps it for the rest of the request's
  * transaction once a call opened it. */
-static void release_or_keep(const struct store_auth *auth, const struct preamble *p, int index, bool ok)
+static void release_or_keep(struct store_auth *auth, const struct preamble *p, int index, bool ok)
 {
     struct store_transaction *tx = auth ? auth->transaction : NULL;
     if (tx && p->begin && ok) {
@@ -180,7 +226,7 @@ static void release_or_keep(const struct store_auth *auth, const struct preamble
     }
 }
 
-enum store_status db_run(const struct store_auth *auth, const struct db_query *queries, int count, PGresult **last,
+enum store_status db_run(struct store_auth *auth, const struct db_query *queries, int count, PGresult **last,
                          struct store_result *res)
 {
     const char *rid = auth ? auth->request_id : NULL;
@@ -204,7 +250,7 @@ enum store_status db_run(const struct store_auth *auth, const struct db_query *q
             return res->status = why;
     }
     PGconn *conn = pool_conn(index);
-    int commands = command_count(auth, &p, count);
+    int commands = command_count(&p, queries, count);
     /* Where the full token check's answer comes back (after BEGIN and the change reset, if any). */
     int check_index = (p.token && !cached) ? p.begin + p.new_change : -1;
     uint64_t generation = auth_cache_generation(); /* before the check is sent */
@@ -212,7 +258,7 @@ enum store_status db_run(const struct store_auth *auth, const struct db_query *q
     for (int attempt = 1;; attempt++) {
         PGresult *error = NULL, *check = NULL;
         bool sent = send_all(conn, auth, &p, cached ? &caller : NULL, queries, count);
-        if (!sent || !read_all(conn, commands, last, &error, check_index, &check)) {
+        if (!sent || !db_read_all(conn, commands, last, &error, check_index, &check)) {
             pool_count_error();
             log_warning(rid, "database connection lost: %s", PQerrorMessage(conn));
             PQclear(error);
@@ -234,12 +280,12 @@ enum store_status db_run(const struct store_auth *auth, const struct db_query *q
             break;
         }
         PQclear(check);
-        if (auth && auth->authenticated && auth->token_hash) {
+        if (auth && auth->token_hash) {
             /* The token check runs first: any other failure means it passed. */
             const char *state = PQresultErrorField(error, PG_DIAG_SQLSTATE);
-            *auth->authenticated = state && strcmp(state, "C4401") != 0 && strcmp(state, "C4403") != 0;
+            auth->authenticated = state && strcmp(state, "C4401") != 0 && strcmp(state, "C4403") != 0;
         }
-        /* Inside an open transaction only the caller can run it all again. */
+        /* Inside an open transaction only its owner can run it all again. */
         bool inside = tx && !p.begin;
         if (db_retryable(error) && inside)
             tx->retry = true;
@@ -257,13 +303,13 @@ enum store_status db_run(const struct store_auth *auth, const struct db_query *q
         *last = NULL;
         break;
     }
-    if (res->status == STORE_OK && auth && auth->authenticated && auth->token_hash)
-        *auth->authenticated = true;
+    if (res->status == STORE_OK && auth && auth->token_hash)
+        auth->authenticated = true;
     release_or_keep(auth, &p, index, res->status == STORE_OK);
     return res->status;
 }
 
-enum store_status store_transaction_begin(const struct store_auth *auth, struct store_result *res)
+enum store_status store_transaction_begin(struct store_auth *auth, struct store_result *res)
 {
     PGresult *r;
     if (db_run(auth, NULL, 0, &r, res) == STORE_OK)
@@ -271,62 +317,7 @@ enum store_status store_transaction_begin(const struct store_auth *auth, struct 
     return res->status;
 }
 
-void store_idempotency_init(struct store_idempotency *idem)
-{
-    memset(idem, 0, sizeof *idem);
-}
-
-void store_idempotency_cleanup(struct store_idempotency *idem)
-{
-    free(idem->replay_location);
-    free(idem->replay_etag);
-    free(idem->replay_body);
-    store_idempotency_init(idem);
-}
-
-void store_transaction_init(struct store_transaction *tx)
-{
-    memset(tx, 0, sizeof *tx);
-    tx->connection = -1;
-}
-
-bool store_transaction_finish(struct store_transaction *tx, const struct store_idempotency *idem,
-                              const char *request_id, bool commit, int status, const char *location,
-                              const char *etag, const char *body)
-{
-    if (!tx->open)
-        return true;
-    int index = tx->connection;
-    PGconn *conn = pool_conn(index);
-    bool ok = true;
-    if (commit && conn == NULL) {
-        ok = false;
-    } else if (commit) {
-        char status_text[16];
-        snprintf(status_text, sizeof status_text, "%d", status);
-        const char *params[] = {idem ? idem->key_hash : NULL, idem ? idem->request_hash : NULL, status_text,
-                                location, etag, body};
-        PGresult *error = NULL, *last = NULL;
-        ok = (idem == NULL || PQsendQueryPrepared(conn, "idempotency_record", 6, params, NULL, NULL, 0)) &&
-             PQsendQueryParams(conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) && PQpipelineSync(conn) &&
-             read_all(conn, idem ? 2 : 1, &last, &error, -1, NULL) && error == NULL && last &&
-             strcmp(PQcmdStatus(last), "COMMIT") == 0; /* a failed transaction "commits" as ROLLBACK */
-        if (!ok)
-            pool_count_error();
-        if (error)
-            log_error(request_id, "committing the request's transaction failed: %s", PQresultErrorMessage(error));
-        PQclear(error);
-        PQclear(last);
-    }
-    /* Without commit, or after a failure, pool_release rolls back. */
-    tx->open = false;
-    tx->connection = -1;
-    pool_release(index);
-    return ok;
-}
-
-enum store_status db_run_statement(const struct store_auth *auth, const struct db_query *query,
-                                   struct store_result *res)
+enum store_status db_run_statement(struct store_auth *auth, const struct db_query *query, struct store_result *res)
 {
     PGresult *r;
     if (db_run(auth, query, 1, &r, res) == STORE_OK)
@@ -341,7 +332,7 @@ static int64_t int_value(const PGresult *r, int row, int col)
     return strtoll(PQgetvalue(r, row, col), NULL, 10);
 }
 
-enum store_status db_run_document(const struct store_auth *auth, const struct db_query *query, struct store_result *res)
+enum store_status db_run_document(struct store_auth *auth, const struct db_query *query, struct store_result *res)
 {
     PGresult *r;
     if (db_run(auth, query, 1, &r, res) != STORE_OK)
@@ -358,14 +349,14 @@ enum store_status db_run_document(const struct store_auth *auth, const struct db
     return res->status;
 }
 
-enum store_status db_run_list(const struct store_auth *auth, const struct db_query *query, int limit,
+enum store_status db_run_list(struct store_auth *auth, const struct db_query *query, int limit,
                               struct store_result *res)
 {
     return db_run_list_queries(auth, query, 1, limit, res);
 }
 
-enum store_status db_run_list_queries(const struct store_auth *auth, const struct db_query *queries, int count,
-                                      int limit, struct store_result *res)
+enum store_status db_run_list_queries(struct store_auth *auth, const struct db_query *queries, int count, int limit,
+                                      struct store_result *res)
 {
     PGresult *r;
     if (db_run(auth, queries, count, &r, res) != STORE_OK)

@@ -12,7 +12,9 @@
 #include "store/statements.h"
 #include "util/alloc.h"
 
-static const struct db_statement *const all_statements[] = {
+static const struct db_statement *const *const all_statements[] = {
+    runner_statements,
+    idempotency_statements,
     system_statements,
     user_statements,
     token_statements,
@@ -116,7 +118,8 @@ PGconn *db_connect(const char *url, const char *request_id)
 static bool prepare_all(PGconn *conn, const char *request_id)
 {
     for (int m = 0; all_statements[m]; m++) {
-        for (const struct db_statement *s = all_statements[m]; s->name; s++) {
+        for (const struct db_statement *const *each = all_statements[m]; *each; each++) {
+            const struct db_statement *s = *each;
             PGresult *r = PQprepare(conn, s->name, s->sql, 0, NULL);
             bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
             if (!ok)

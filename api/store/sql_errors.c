@@ -66,7 +66,7 @@ static char *field_of_constraint(const char *constraint)
     return end ? xstrndup(start, (size_t)(end - start)) : NULL;
 }
 
-void db_describe_error(const PGresult *r, struct store_result *res, const struct store_auth *auth)
+void db_describe_error(const PGresult *r, struct store_result *res, struct store_auth *auth)
 {
     const char *request_id = auth ? auth->request_id : NULL;
     const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);

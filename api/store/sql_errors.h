@@ -12,7 +12,7 @@
 /* Fills res from a failed result (a replay of a stored response into
  * auth->idempotency); logs and counts the failures that are not the
  * request's own. */
-void db_describe_error(const PGresult *r, struct store_result *res, const struct store_auth *auth);
+void db_describe_error(const PGresult *r, struct store_result *res, struct store_auth *auth);
 /* Serialization failures and deadlocks: the transaction may be tried again. */
 bool db_retryable(const PGresult *r);
 

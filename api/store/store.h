@@ -38,22 +38,43 @@ struct store_idempotency {
     char *replay_location, *replay_etag, *replay_body;
 };
 
-/* Who is calling: the token's SHA-256 (hex) or NULL for public reads. */
+/* Who is calling, and what the store learns while it runs the request's
+ * statements (so store calls take it without const). */
 struct store_auth {
-    const char *token_hash;
+    const char *token_hash; /* SHA-256 (hex) of the bearer token, NULL for public reads */
     bool admin_only; /* the route needs an admin */
     const char *request_id; /* for log lines */
     struct store_idempotency *idempotency; /* NULL unless a POST carries Idempotency-Key */
     struct store_transaction *transaction; /* NULL: each call is a transaction of its own */
-    bool *authenticated; /* set once the token has been checked in the database */
-    const char *if_match_list; /* "3,7" when If-Match names several versions, else NULL */
+    bool authenticated; /* out: the token has been checked in the database */
 };
 
-/* If-Match as resources pass it: a version, STORE_IF_MATCH_NONE, or
- * STORE_IF_MATCH_ANY for "*" (the resource must exist). */
-#define STORE_IF_MATCH_NONE (-1)
-#define STORE_IF_MATCH_ANY (-2)
-#define STORE_IF_MATCH_LIST (-3) /* several versions, in store_auth.if_match_list */
+/* Optional values of filters and keys: absent unless present. */
+struct store_opt_int {
+    bool present;
+    int64_t value;
+};
+struct store_opt_bool {
+    bool present;
+    bool value;
+};
+#define STORE_NO_INT ((struct store_opt_int){.present = false})
+#define STORE_INT(v) ((struct store_opt_int){.present = true, .value = (v)})
+#define STORE_BOOL(b) ((struct store_opt_bool){.present = true, .value = (b)})
+
+/* The If-Match precondition of a write. */
+enum store_if_match_kind {
+    STORE_IF_MATCH_NONE, /* no precondition */
+    STORE_IF_MATCH_ANY, /* "*": the resource must exist */
+    STORE_IF_MATCH_VERSION, /* one version, in .version */
+    STORE_IF_MATCH_LIST, /* several versions, in .versions */
+};
+struct store_if_match {
+    enum store_if_match_kind kind;
+    int64_t version;
+    const int64_t *versions;
+    int version_count;
+};
 
 /* Every item of a list is under STORE_ITEM_MAX_BYTES of JSON: the largest,
  * an opportunity, holds at most 21,300 characters of text (name, next step,
@@ -97,9 +118,9 @@ bool store_transaction_finish(struct store_transaction *tx, const struct store_i
                               const char *etag, const char *body);
 /* Opens the request's transaction (auth->transaction) now, with the token
  * check and the Idempotency-Key's claim, before any statement of its own. */
-enum store_status store_transaction_begin(const struct store_auth *auth, struct store_result *res);
+enum store_status store_transaction_begin(struct store_auth *auth, struct store_result *res);
 /* Checks the caller's token (and admin role when the route needs it) alone. */
-enum store_status store_authenticate(const struct store_auth *auth, struct store_result *res);
+enum store_status store_authenticate(struct store_auth *auth, struct store_result *res);
 
 /* Opens the pool (connections are made lazily). */
 bool store_open(const char *database_url, unsigned pool_size);

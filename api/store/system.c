@@ -13,21 +13,9 @@
 #include "util/text.h"
 #include "util/token.h"
 
-const struct db_statement system_statements[] = {
-    {"authenticate", "SELECT api_authenticate(decode($1, 'hex'), $2::boolean)"},
-    /* A caller known from the token cache (store/auth_cache.h). */
-    {"as_caller", "SELECT set_config('app.user_id', $1, true), set_config('app.role', $2, true)"},
-    {"ready", "SELECT count(*) FROM schema_migrations WHERE checksum IS NOT NULL"},
-    {"if_match_list", "SELECT set_config('app.if_match', $1, true)"},
-    /* A batch's next operation is one change, as its own request would be:
-     * a history change id of its own, one version step per record, and the
-     * records earlier operations created are changed like any other. */
-    {"new_change", "SELECT set_config('app.change_id', '', true), set_config('app.versioned', '', true), "
-                   "set_config('app.created', '', true)"},
-    {"idempotency_claim", "SELECT api_idempotency_claim(decode($1, 'hex'), decode($2, 'hex'))"},
-    {"idempotency_record", "SELECT api_idempotency_record(decode($1, 'hex'), decode($2, 'hex'), $3::int, $4, $5, $6)"},
-    {NULL, NULL},
-};
+DB_STATEMENT_NO_PARAMS(schema_files_applied, "SELECT count(*) FROM schema_migrations WHERE checksum IS NOT NULL");
+
+const struct db_statement *const system_statements[] = {&schema_files_applied, NULL};
 
 /* db/schema/: tables, indexes, types and data moves, applied once each in
  * order and recorded with their SHA-256 (append-only: a changed applied
@@ -73,7 +61,7 @@ static int schema_file_count(void)
     return n;
 }
 
-enum store_status store_authenticate(const struct store_auth *auth, struct store_result *res)
+enum store_status store_authenticate(struct store_auth *auth, struct store_result *res)
 {
     PGresult *r;
     if (db_run(auth, NULL, 0, &r, res) == STORE_OK)
@@ -85,7 +73,7 @@ bool store_ready(void)
 {
     struct store_result res;
     store_result_init(&res);
-    struct db_query q = {"ready", 0, {NULL}};
+    struct db_query q = {.statement = &schema_files_applied};
     PGresult *r;
     bool ready = false;
     if (db_run(NULL, &q, 1, &r, &res) == STORE_OK) {

@@ -9,206 +9,206 @@
 -- one transaction share it, where the server's have 50 random ones.
 \startpipeline
 BEGIN;
--- @statement api/store/system.c as_caller :user_id :caller_role
+-- @statement api/store/db.c as_caller :user_id :caller_role
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 \startpipeline
--- @statement api/store/system.c new_change
+-- @statement api/store/db.c new_change
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline
 COMMIT;

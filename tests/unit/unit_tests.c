@@ -19,20 +19,21 @@
 #include "http/router.h"
 #include "net/cors_headers.h"
 #include "resources/specs.h"
+#include "store/params.h"
 #include "util/strbuf.h"
 #include "util/text.h"
 #include "util/token.h"
 
 static int passed, failed;
 
-#define CHECK(cond)                                                                                                   \
-    do {                                                                                                              \
-        if (cond) {                                                                                                   \
-            passed++;                                                                                                 \
-        } else {                                                                                                      \
-            failed++;                                                                                                 \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                                           \
-        }                                                                                                             \
+#define CHECK(cond)                                                                                                    \
+    do {                                                                                                               \
+        if (cond) {                                                                                                    \
+            passed++;                                                                                                  \
+        } else {                                                                                                       \
+            failed++;                                                                                                  \
+            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                                            \
+        }                                                                                                              \
     } while (0)
 
 /* A JSON number with a fraction as the body parser hands it over. */
@@ -90,9 +91,9 @@ static void test_utf8(void)
     CHECK(utf8_valid("plain", 5));
     CHECK(utf8_valid("\xc3\xa9t\xc3\xa9", 5));
     CHECK(utf8_valid("\xf0\x9f\x98\x80", 4));
-    CHECK(!utf8_valid("\xc3", 1));          /* truncated */
-    CHECK(!utf8_valid("\xc0\xaf", 2));      /* overlong */
-    CHECK(!utf8_valid("\xed\xa0\x80", 3));  /* surrogate */
+    CHECK(!utf8_valid("\xc3", 1)); /* truncated */
+    CHECK(!utf8_valid("\xc0\xaf", 2)); /* overlong */
+    CHECK(!utf8_valid("\xed\xa0\x80", 3)); /* surrogate */
     CHECK(!utf8_valid("\xff", 1));
     CHECK(!utf8_valid("\xf4\x90\x80\x80", 4)); /* above U+10FFFF */
     CHECK(utf8_length("\xc3\xa9t\xc3\xa9") == 3);
@@ -301,8 +302,7 @@ static void test_tokens(void)
     CHECK(strncmp(a, "crm_", 4) == 0 && strlen(a) == 47);
     CHECK(strcmp(a, b) != 0);
     CHECK(token_hash(a, ha) && token_hash(b, hb) && strcmp(ha, hb) != 0 && strlen(ha) == 64);
-    CHECK(token_hash("abc", ha) &&
-          strcmp(ha, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") == 0);
+    CHECK(token_hash("abc", ha) && strcmp(ha, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") == 0);
 }
 
 static void test_request_ids(void)
@@ -524,15 +524,18 @@ static void test_cors_reply_headers(void)
 
     u_map_init(&map); /* another origin, or none: not readable, but the reply still varies */
     cors_add_reply_headers(&list, "http://localhost:5174", &map);
-    CHECK(strcmp(map_value(&map, "Access-Control-Allow-Origin"), "(none)") == 0 && strcmp(map_value(&map, "Vary"), "Origin") == 0);
+    CHECK(strcmp(map_value(&map, "Access-Control-Allow-Origin"), "(none)") == 0 &&
+          strcmp(map_value(&map, "Vary"), "Origin") == 0);
     cors_add_reply_headers(&list, NULL, &map);
-    CHECK(strcmp(map_value(&map, "Access-Control-Allow-Origin"), "(none)") == 0 && strcmp(map_value(&map, "Vary"), "Origin") == 0);
+    CHECK(strcmp(map_value(&map, "Access-Control-Allow-Origin"), "(none)") == 0 &&
+          strcmp(map_value(&map, "Vary"), "Origin") == 0);
     CHECK(map.nb_values == 1);
     u_map_clean(&map);
 
     u_map_init(&map);
     cors_add_reply_headers(&any, "http://anywhere.example", &map);
-    CHECK(strcmp(map_value(&map, "Access-Control-Allow-Origin"), "*") == 0 && strcmp(map_value(&map, "Vary"), "(none)") == 0);
+    CHECK(strcmp(map_value(&map, "Access-Control-Allow-Origin"), "*") == 0 &&
+          strcmp(map_value(&map, "Vary"), "(none)") == 0);
     u_map_clean(&map);
 
     u_map_init(&map);
@@ -644,11 +647,70 @@ static void test_metrics(void)
     CHECK(METRICS_BUCKET(&t, opp, 0) == 2001 && METRICS_BUCKET(&t, opp, 1) == 2000);
     CHECK(METRICS_BUCKET(&t, opp, METRICS_BUCKETS) == 0);
     CHECK(t.duration_us[opp] == 4 * (500 * 1000 + 500 * 1001));
-    CHECK(METRICS_BUCKET(&t, unmatched, METRICS_BUCKETS - 1) == 1 && METRICS_BUCKET(&t, unmatched, METRICS_BUCKETS) == 1);
+    CHECK(METRICS_BUCKET(&t, unmatched, METRICS_BUCKETS - 1) == 1 &&
+          METRICS_BUCKET(&t, unmatched, METRICS_BUCKETS) == 1);
     CHECK(t.duration_us[unmatched] == 20000001);
     metrics_totals_cleanup(&t);
     metrics_cleanup();
     CHECK(router_match("GET", seg, 1, &r, params, &n, allow, sizeof allow) == ROUTE_NO_PATH);
+}
+
+/* Typed statement parameters become the text PostgreSQL is sent in one
+ * place; a value of another kind than declared is refused. */
+DB_STATEMENT(unit_all_kinds, "SELECT", DB_TYPE_ID, DB_TYPE_OPT_ID, DB_TYPE_OPT_ID, DB_TYPE_BOOL, DB_TYPE_OPT_BOOL,
+             DB_TYPE_OPT_BOOL, DB_TYPE_JSON, DB_TYPE_TEXT, DB_TYPE_ID_ARRAY, DB_TYPE_ID_ARRAY, DB_TYPE_INT);
+DB_STATEMENT(unit_preconditions, "SELECT", DB_TYPE_IF_MATCH, DB_TYPE_IF_MATCH, DB_TYPE_IF_MATCH, DB_TYPE_IF_MATCH,
+             DB_TYPE_IF_MATCH, DB_TYPE_VERSION_LIST);
+
+static bool text_is(const char *got, const char *want)
+{
+    return want == NULL ? got == NULL : got != NULL && strcmp(got, want) == 0;
+}
+
+static void test_store_params(void)
+{
+    int64_t ids[] = {3, 7, 9007199254740993};
+    struct db_query q = {&unit_all_kinds,
+                         {DB_ID(42), DB_OPT_ID(STORE_INT(5)), DB_OPT_ID(STORE_NO_INT), DB_BOOL(false),
+                          DB_OPT_BOOL(STORE_BOOL(true)), DB_OPT_BOOL((struct store_opt_bool){0}), DB_JSON("{}"),
+                          DB_TEXT(NULL), DB_ID_ARRAY(ids, 3), DB_ID_ARRAY(NULL, 0), DB_INT(-1)}};
+    struct db_param_texts t;
+    CHECK(db_param_texts_make(&t, &q, NULL));
+    CHECK(t.count == 11);
+    CHECK(text_is(t.values[0], "42") && text_is(t.values[1], "5") && text_is(t.values[2], NULL));
+    CHECK(text_is(t.values[3], "f") && text_is(t.values[4], "t") && text_is(t.values[5], NULL));
+    CHECK(text_is(t.values[6], "{}") && text_is(t.values[7], NULL));
+    CHECK(text_is(t.values[8], "{3,7,9007199254740993}") && text_is(t.values[9], NULL));
+    CHECK(text_is(t.values[10], "-1"));
+    db_param_texts_free(&t);
+
+    int64_t versions[] = {2, 5, (int64_t)INT32_MAX + 1};
+    struct db_query p = {
+        &unit_preconditions,
+        {DB_IF_MATCH(((struct store_if_match){.kind = STORE_IF_MATCH_NONE})),
+         DB_IF_MATCH(((struct store_if_match){.kind = STORE_IF_MATCH_ANY})),
+         DB_IF_MATCH(((struct store_if_match){.kind = STORE_IF_MATCH_VERSION, .version = 7})),
+         DB_IF_MATCH(((struct store_if_match){.kind = STORE_IF_MATCH_VERSION, .version = (int64_t)INT32_MAX + 1})),
+         DB_IF_MATCH(((struct store_if_match){.kind = STORE_IF_MATCH_LIST, .versions = versions, .version_count = 3})),
+         DB_VERSION_LIST(
+             ((struct store_if_match){.kind = STORE_IF_MATCH_LIST, .versions = versions, .version_count = 3}))}};
+    CHECK(db_param_texts_make(&t, &p, NULL));
+    CHECK(text_is(t.values[0], NULL) && text_is(t.values[1], "-1") && text_is(t.values[2], "7"));
+    CHECK(text_is(t.values[3], "0")); /* beyond the SQL integer: matches nothing */
+    CHECK(text_is(t.values[4], "-3") && text_is(t.values[5], "2,5,0"));
+    db_param_texts_free(&t);
+
+    /* A value of another kind, a missing one, or one too many: refused. */
+    struct db_query wrong = {&unit_preconditions, {DB_ID(1)}};
+    CHECK(!db_param_texts_make(&t, &wrong, NULL));
+    struct db_query missing = {&unit_all_kinds, {DB_ID(42)}};
+    CHECK(!db_param_texts_make(&t, &missing, NULL));
+    DB_STATEMENT(unit_one_id, "SELECT $1", DB_TYPE_ID);
+    struct db_query extra = {&unit_one_id, {DB_ID(1), DB_ID(2)}};
+    CHECK(!db_param_texts_make(&t, &extra, NULL));
+    struct db_query exact = {&unit_one_id, {DB_ID(1)}};
+    CHECK(db_param_texts_make(&t, &exact, NULL) && t.count == 1 && text_is(t.values[0], "1"));
+    db_param_texts_free(&t);
 }
 
 int main(void)
@@ -670,6 +732,7 @@ int main(void)
     test_cors_reply_headers();
     test_cors_options();
     test_metrics();
+    test_store_params();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
