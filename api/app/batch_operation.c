@@ -48,7 +48,7 @@ struct routed {
 
 /* Routes method and path; false after recording an error on the
  * operation's path or method. */
-static bool route_of(struct request *req, int index, const char *method, const char *path, struct routed *out)
+static bool route_match(struct request *req, int index, const char *method, const char *path, struct routed *out)
 {
     char field[48], allow[64];
     memset(out, 0, sizeof *out);
@@ -83,6 +83,16 @@ static bool route_of(struct request *req, int index, const char *method, const c
 static void routed_cleanup(struct routed *r)
 {
     http_path_cleanup(&r->path);
+    r->path.count = 0;
+}
+
+/* route_match, keeping the segments only when it routed. */
+static bool route_of(struct request *req, int index, const char *method, const char *path, struct routed *out)
+{
+    bool ok = route_match(req, index, method, path, out);
+    if (!ok)
+        routed_cleanup(out);
+    return ok;
 }
 
 static bool check_members(struct request *req, int index, json_t *value, struct batch_operation *out)
@@ -101,28 +111,36 @@ static bool check_members(struct request *req, int index, json_t *value, struct 
                 out->method = m;
         } else if (strcmp(key, "path") == 0) {
             const char *p = json_string_value(member);
-            if (p && p[0] == '/' && strlen(p) <= PATH_MAX_LENGTH && strchr(p, '?') == NULL && strchr(p, '#') == NULL)
+            if (p && p[0] == '/' && strlen(p) <= PATH_MAX_LENGTH && strchr(p, '?') == NULL && strchr(p, '#') == NULL) {
                 out->path = p;
-            else
-                ok = false, http_field_error(req, field, "must be a path such as /accounts/7 (no query string)");
+            } else {
+                ok = false;
+                http_field_error(req, field, "must be a path such as /accounts/7 (no query string)");
+            }
         } else if (strcmp(key, "body") == 0) {
             out->body = json_is_null(member) ? NULL : member;
         } else if (strcmp(key, "if_match") == 0) {
-            if (json_is_string(member))
+            if (json_is_string(member)) {
                 out->if_match = json_string_value(member);
-            else if (!json_is_null(member))
-                ok = false, http_field_error(req, field, "must be an ETag as If-Match carries it, such as \"\\\"3\\\"\"");
+            } else if (!json_is_null(member)) {
+                ok = false;
+                http_field_error(req, field, "must be an ETag as If-Match carries it, such as \"\\\"3\\\"\"");
+            }
         } else {
             ok = false;
             http_field_error(req, field, "is not a member of an operation (method, path, body, if_match)");
         }
     }
     snprintf(field, sizeof field, "operations[%d].method", index);
-    if (out->method == NULL)
-        ok = false, http_field_error(req, field, "must be one of POST, PATCH, PUT, DELETE");
+    if (out->method == NULL) {
+        ok = false;
+        http_field_error(req, field, "must be one of POST, PATCH, PUT, DELETE");
+    }
     snprintf(field, sizeof field, "operations[%d].path", index);
-    if (out->path == NULL && json_object_get(value, "path") == NULL)
-        ok = false, http_field_error(req, field, "is required");
+    if (out->path == NULL && json_object_get(value, "path") == NULL) {
+        ok = false;
+        http_field_error(req, field, "is required");
+    }
     return ok;
 }
 
@@ -258,8 +276,7 @@ static void keep_result(struct request *sub, struct batch_result *result)
     result->etag = etag ? xstrdup(etag) : NULL;
 }
 
-bool batch_operation_run(struct request *req, int index, const struct batch_operation *op,
-                         struct batch_result *results)
+bool batch_operation_run(struct request *req, int index, const struct batch_operation *op, struct batch_result *results)
 {
     struct batch_references refs = {req, index, results};
     char field[48];

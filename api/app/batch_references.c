@@ -54,8 +54,8 @@ static int64_t resolve(const struct batch_references *refs, int n, const char *f
 
 static bool in_value(const struct batch_references *refs, json_t *value, const char *field);
 
-static bool in_member(const struct batch_references *refs, json_t *parent, const char *key, size_t index,
-                      json_t *value, const char *field)
+static bool in_member(const struct batch_references *refs, json_t *parent, const char *key, size_t index, json_t *value,
+                      const char *field)
 {
     int n = json_is_string(value) ? batch_reference_of(json_string_value(value)) : -1;
     if (n < 0)

@@ -1,7 +1,8 @@
 /* The application's part of a request (req->app while the pipeline runs):
  * who calls, for the store, the precondition, the Idempotency-Key and the
- * request's transaction (a keyed write's, a batch's). Filled by the pipeline (app/auth.c, app/idempotency.c,
- * app/pipeline.c), read by the handlers. */
+ * request's transaction (a keyed write's, a batch's). Filled by the
+ * pipeline (app/auth.c, app/idempotency.c, app/pipeline.c), read by the
+ * handlers. */
 #ifndef APP_STATE_H
 #define APP_STATE_H
 #include <stdbool.h>

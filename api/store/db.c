@@ -309,14 +309,6 @@ enum store_status db_run(struct store_auth *auth, const struct db_query *queries
     return res->status;
 }
 
-enum store_status store_transaction_begin(struct store_auth *auth, struct store_result *res)
-{
-    PGresult *r;
-    if (db_run(auth, NULL, 0, &r, res) == STORE_OK)
-        PQclear(r);
-    return res->status;
-}
-
 enum store_status db_run_statement(struct store_auth *auth, const struct db_query *query, struct store_result *res)
 {
     PGresult *r;

@@ -28,6 +28,14 @@ void store_idempotency_cleanup(struct store_idempotency *idem)
     store_idempotency_init(idem);
 }
 
+enum store_status store_transaction_begin(struct store_auth *auth, struct store_result *res)
+{
+    PGresult *r;
+    if (db_run(auth, NULL, 0, &r, res) == STORE_OK)
+        PQclear(r);
+    return res->status;
+}
+
 void store_transaction_init(struct store_transaction *tx)
 {
     memset(tx, 0, sizeof *tx);
@@ -35,8 +43,8 @@ void store_transaction_init(struct store_transaction *tx)
 }
 
 bool store_transaction_finish(struct store_transaction *tx, const struct store_idempotency *idem,
-                              const char *request_id, bool commit, int status, const char *location,
-                              const char *etag, const char *body)
+                              const char *request_id, bool commit, int status, const char *location, const char *etag,
+                              const char *body)
 {
     if (!tx->open)
         return true;

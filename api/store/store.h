@@ -114,8 +114,8 @@ void store_transaction_init(struct store_transaction *tx);
  * case nothing was kept. Without commit, rolls back. Nothing when none is
  * open. */
 bool store_transaction_finish(struct store_transaction *tx, const struct store_idempotency *idem,
-                              const char *request_id, bool commit, int status, const char *location,
-                              const char *etag, const char *body);
+                              const char *request_id, bool commit, int status, const char *location, const char *etag,
+                              const char *body);
 /* Opens the request's transaction (auth->transaction) now, with the token
  * check and the Idempotency-Key's claim, before any statement of its own. */
 enum store_status store_transaction_begin(struct store_auth *auth, struct store_result *res);
