@@ -136,9 +136,10 @@ struct store_pool_stats {
     uint64_t errors; /* connections not made or found broken, statements failed by the database */
 };
 void store_pool_stats(struct store_pool_stats *out);
-/* Applies the pending db/schema/ files, then every db/functions/ file,
- * under an advisory lock; false on failure, or when an applied schema file
- * was changed since (the log names it). */
+/* Applies the pending db/schema/ files, then every db/functions/ file
+ * (unless their checksum in schema_functions is current and no schema file
+ * was applied), under an advisory lock; false on failure, or when an
+ * applied schema file was changed since (the log names it). */
 bool store_migrate(const char *database_url);
 /* True when the database answers and every schema file is applied. */
 bool store_ready(void);

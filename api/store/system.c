@@ -10,6 +10,7 @@
 #include "store/db.h"
 #include "store/pool.h"
 #include "util/alloc.h"
+#include "util/strbuf.h"
 #include "util/text.h"
 #include "util/token.h"
 
@@ -218,29 +219,73 @@ static bool schema_files_unchanged(PGconn *conn)
     return ok;
 }
 
-/* Applies the pending schema files in order, each in its own transaction. */
-static bool apply_pending_schema(PGconn *conn)
+/* Applies the pending schema files in order, each in its own transaction;
+ * *applied tells whether there was one. */
+static bool apply_pending_schema(PGconn *conn, bool *applied)
 {
+    *applied = false;
     bool ok = true;
     for (const struct embedded_file *f = embedded_files; ok && f->name; f++) {
         if (!has_prefix(f->name, SCHEMA_PREFIX))
             continue;
         const char *version = f->name + strlen(SCHEMA_PREFIX);
         char *recorded = recorded_checksum(conn, version, &ok);
-        if (ok && recorded == NULL)
+        if (ok && recorded == NULL) {
             ok = apply_schema_file(conn, f, version);
+            *applied = true;
+        }
         free(recorded);
     }
     return ok;
 }
 
-/* Applies every functions file, in the order embedded, in one transaction. */
-static bool apply_functions(PGconn *conn)
+/* One SHA-256 over the names and checksums of every functions file. */
+static void functions_checksum(char out[TOKEN_HASH_HEX_SIZE])
 {
-    bool ok = exec_ok(conn, "BEGIN", 0, NULL, "begin");
+    struct strbuf list;
+    strbuf_init(&list, 64 * 1024);
+    for (const struct embedded_file *f = embedded_files; f->name; f++) {
+        if (!has_prefix(f->name, FUNCTIONS_PREFIX))
+            continue;
+        char sum[TOKEN_HASH_HEX_SIZE];
+        file_checksum(f, sum);
+        strbuf_puts(&list, f->name);
+        strbuf_puts(&list, " ");
+        strbuf_puts(&list, sum);
+        strbuf_puts(&list, "\n");
+    }
+    char *text = strbuf_take(&list);
+    token_hash_bytes(text ? text : "", text ? strlen(text) : 0, out);
+    free(text);
+}
+
+/* Applies every functions file, in the order embedded, in one transaction,
+ * and records their checksum. Skipped when that checksum is the one
+ * recorded and no schema file was applied now: replacing a trigger
+ * function locks its table, so instances restarting during a rolling
+ * deploy of the same version would queue behind each other's writes. */
+static bool apply_functions(PGconn *conn, bool schema_changed)
+{
+    char sum[TOKEN_HASH_HEX_SIZE];
+    functions_checksum(sum);
+    const char *params[] = {sum};
+    bool ok = exec_ok(conn,
+                      "CREATE TABLE IF NOT EXISTS schema_functions (checksum text NOT NULL, applied_at timestamptz NOT "
+                      "NULL DEFAULT clock_timestamp())",
+                      0, NULL, "create schema_functions");
+    PGresult *r =
+        ok ? PQexecParams(conn, "SELECT 1 FROM schema_functions WHERE checksum = $1", 1, NULL, params, NULL, NULL, 0)
+           : NULL;
+    bool unchanged = r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+    PQclear(r);
+    if (!ok || (unchanged && !schema_changed))
+        return ok;
+    ok = exec_ok(conn, "BEGIN", 0, NULL, "begin");
     for (const struct embedded_file *f = embedded_files; ok && f->name; f++)
         if (has_prefix(f->name, FUNCTIONS_PREFIX))
             ok = exec_script(conn, f);
+    ok = ok && exec_ok(conn, "DELETE FROM schema_functions", 0, NULL, "record functions") &&
+         exec_ok(conn, "INSERT INTO schema_functions (checksum) VALUES ($1)", 1, params, "record functions");
     return commit_or_rollback(conn, ok);
 }
 
@@ -250,8 +295,8 @@ bool store_migrate(const char *database_url)
     if (conn == NULL)
         return false;
     /* Several instances may start at once: one migrates, the others wait
-     * on the lock, then find no schema file left to apply and apply the
-     * same functions again. */
+     * on the lock, then find nothing left to apply. */
+    bool schema_changed = false;
     bool ok = exec_ok(conn, "SELECT pg_advisory_lock(" MIGRATION_LOCK_KEY ")", 0, NULL, "migration lock") &&
               exec_ok(conn,
                       "CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY, "
@@ -259,8 +304,8 @@ bool store_migrate(const char *database_url)
                       0, NULL, "create schema_migrations") &&
               exec_ok(conn, "ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS checksum text", 0, NULL,
                       "add schema_migrations.checksum") &&
-              adopt_legacy_migrations(conn) && schema_files_unchanged(conn) && apply_pending_schema(conn) &&
-              apply_functions(conn);
+              adopt_legacy_migrations(conn) && schema_files_unchanged(conn) &&
+              apply_pending_schema(conn, &schema_changed) && apply_functions(conn, schema_changed);
     exec_ok(conn, "SELECT pg_advisory_unlock(" MIGRATION_LOCK_KEY ")", 0, NULL, "migration unlock");
     PQfinish(conn);
     return ok;
