@@ -284,15 +284,12 @@ bool batch_operation_run(struct request *req, int index, const struct batch_oper
     json_t *body = op->body ? json_deep_copy(op->body) : NULL;
     char *path = batch_references_in_path(&refs, op->path);
     struct routed routed;
-    bool routed_ok = false;
     if (path == NULL || (body && !batch_references_in_body(&refs, body, field)) ||
-        !(routed_ok = route_of(req, index, op->method, path, &routed))) {
+        !route_of(req, index, op->method, path, &routed)) {
         http_reply_problem_count(req, PROBLEM_VALIDATION, "An operation refers to a result it cannot use.",
                                  "operation_index", index);
         json_decref(body);
         free(path);
-        if (routed_ok)
-            routed_cleanup(&routed);
         return false;
     }
     struct request sub;
