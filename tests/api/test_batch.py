@@ -7,6 +7,8 @@ history written per operation as the single requests would."""
 import json
 import os
 import subprocess
+import threading
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -322,3 +324,43 @@ def test_a_failed_keyed_batch_leaves_the_key_unused(admin):
     failure(batch(admin, ops, headers={"Idempotency-Key": key}), 409, 1)
     ok = batch(admin, ops[:1], headers={"Idempotency-Key": key})
     assert ok.status == 200, ok
+
+
+# ---------------------------------------------------------------------------
+# a deadlock inside the batch's transaction
+# ---------------------------------------------------------------------------
+def test_a_deadlock_reruns_the_whole_batch(admin):
+    """The batch locks x, then waits for y, which another transaction holds;
+    that transaction then waits for x. PostgreSQL breaks the deadlock in the
+    batch (the first to wait); the batch rolls back and runs again, after
+    the other transaction committed, and both changes are kept."""
+    x, y = make_account(admin), make_account(admin)
+    holder = subprocess.Popen(["psql", os.environ["DATABASE_URL"], "-XqtA", "-v", "ON_ERROR_STOP=1"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        holder.stdin.write(f"BEGIN; SELECT id FROM accounts WHERE id = {y['id']} FOR UPDATE;\n")
+        holder.stdin.flush()
+        assert holder.stdout.readline().strip() == str(y["id"])
+        result = {}
+        name = unique("Rerun")
+        ops = [{"method": "PATCH", "path": f"/accounts/{x['id']}", "body": {"name": name}},
+               {"method": "PATCH", "path": f"/accounts/{y['id']}", "body": {"name": name}}]
+        runner = threading.Thread(target=lambda: result.update(r=batch(admin, ops)))
+        runner.start()
+        waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND application_name = 'crm-api'"
+        deadline = time.monotonic() + 10
+        while psql(waiting) != "1":
+            assert time.monotonic() < deadline, "the batch never waited for the lock"
+            time.sleep(0.02)
+        holder.stdin.write(f"UPDATE accounts SET phone = 'holder' WHERE id = {x['id']}; COMMIT;\n")
+        holder.stdin.close()
+        assert holder.wait(timeout=30) == 0
+        runner.join(30)
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+    r = result["r"]
+    assert r.status == 200, r
+    got_x = admin.get(f"/accounts/{x['id']}").json
+    assert got_x["name"] == name and got_x["phone"] == "holder"
+    assert admin.get(f"/accounts/{y['id']}").json["name"] == name
