@@ -6,6 +6,6 @@
 -- :user_id and :caller_role come from bench/run.sh (-D).
 \set id random(1, :scale)
 \startpipeline
--- @statement api/store/system.c as_caller :user_id :caller_role
+-- @statement api/store/db.c as_caller :user_id :caller_role
 -- @statement api/store/accounts.c account_get :id
 \endpipeline

@@ -6,6 +6,6 @@
 -- server passes them after validation) made by bench/run.sh: this script is
 -- run as one copy per body, chosen at random per transaction.
 \startpipeline
--- @statement api/store/system.c as_caller :user_id :caller_role
+-- @statement api/store/db.c as_caller :user_id :caller_role
 -- @statement api/store/opportunities.c opportunity_create :body
 \endpipeline

@@ -7,6 +7,6 @@
 -- opportunity_create.sql).
 \set id random(1, :opps)
 \startpipeline
--- @statement api/store/system.c as_caller :user_id :caller_role
+-- @statement api/store/db.c as_caller :user_id :caller_role
 -- @statement api/store/opportunities.c opportunity_patch :id :body NULL
 \endpipeline
