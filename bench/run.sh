@@ -371,9 +371,8 @@ preprocessed() {
 }
 
 # Prints the SQL of a statement of the server's C source: the string
-# literals after {"NAME", or after .name = "NAME", .sql = (a DB_STATEMENT
-# declaration), up to the closing brace, concatenated; the first such entry
-# of the preprocessed file (statement tables come first).
+# literals after {"NAME", up to the closing brace, concatenated; the first
+# such entry of the preprocessed file (statement tables come first).
 c_statement_sql() {
   awk -v name="$2" '
     function unescape(s,   out, c, i) {
@@ -390,11 +389,8 @@ c_statement_sql() {
       }
       return out
     }
-    BEGIN {
-      # {"NAME", "SQL"} tables, or DB_STATEMENT(NAME, "SQL", ...) once expanded:
-      # {.name = "NAME", .sql = ("SQL"), .params = {...}}
-      key = "[{][ \t]*\"" name "\"[ \t]*,|[.]name[ \t]*=[ \t]*\"" name "\"[ \t]*,[ \t]*[.]sql[ \t]*=[ \t]*[(]?"
-    }
+    # {"name", "SQL"} or, from DB_STATEMENT, {.name = "name", .sql = ("SQL")}
+    BEGIN { key = "([{][ \t]*\"" name "\"[ \t]*,|[.]name[ \t]*=[ \t]*\"" name "\"[ \t]*,[ \t]*[.]sql[ \t]*=[ \t]*[(]?)" }
     !found {
       if (!match($0, key)) next
       rest = substr($0, RSTART + RLENGTH)
