@@ -364,3 +364,26 @@ def test_a_deadlock_reruns_the_whole_batch(admin):
     got_x = admin.get(f"/accounts/{x['id']}").json
     assert got_x["name"] == name and got_x["phone"] == "holder"
     assert admin.get(f"/accounts/{y['id']}").json["name"] == name
+
+
+# ---------------------------------------------------------------------------
+# the same problem as the single request
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("method,path,body", [
+    ("POST", "/opportunities", {"account_id": 999999999, "probability": 101, "colour": "red"}),
+    ("POST", "/accounts", {"name": "x" * 201, "owner_id": 999999999}),
+    ("PUT", "/opportunities/by-external-id/" + "e" * 201, {"account_id": 1}),
+    ("POST", "/lookups/opportunity-status", {"label": "", "probability": -1}),
+])
+def test_an_operation_fails_as_its_single_request_does(admin, method, path, body):
+    single = admin.request(method, path, body=body)
+    doc = failure(batch(admin, [create_account_op(), {"method": method, "path": path, "body": body}]),
+                  single.status, 1)
+    expected = single.json
+    assert (doc["type"], doc["title"], doc["detail"]) == (expected["type"], expected["title"], expected["detail"])
+
+    def named(field):
+        return "operations[1].path" if field == "external_id" and "by-external-id" in path \
+            else f"operations[1].body.{field}"
+    assert sorted((e["field"], e["message"]) for e in doc["errors"]) == \
+        sorted((named(e["field"]), e["message"]) for e in expected["errors"])
