@@ -705,6 +705,9 @@ PROTECTED = [
     ("PATCH", "/opportunities/:id/lines/:line_id", "/opportunities/{opportunity}/lines/{line}",
      lambda i: {"description": i["intruder"]}),
     ("DELETE", "/opportunities/:id/lines/:line_id", "/opportunities/{opportunity}/lines/{line}", None),
+    ("POST", "/batch", "/batch", lambda i: {"operations": [
+        {"method": "POST", "path": "/accounts", "body": {"name": i["intruder"]}},
+        {"method": "PATCH", "path": f"/lookups/source/{i['item']['id']}", "body": {"label": i["intruder"]}}]}),
     ("GET", "/dashboard/funnel", "/dashboard/funnel", None),
     ("GET", "/dashboard/sales-grid", "/dashboard/sales-grid", None),
     ("GET", "/forecast-reports", "/forecast-reports", None),
