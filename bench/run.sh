@@ -1133,9 +1133,7 @@ main() {
         start_server "threads-$THREADS"
         bench_row "GET /opportunities/{id}, THREADS=$THREADS" bench/get_opportunity.lua \
           bench/sql/opportunity_get.sql
-        TARGET_RATIO="$TARGET_CHANGES_RATIO" TARGET_P99_MS="" TARGET_CPU_US="" \
-    bench_row "GET /changes?limit=500" bench/list_changes.lua bench/sql/changes_page.sql
-  TARGET_P99_MS="$TARGET_MIXED_P99_MS" BG_LUA=bench/forecast_report.lua BG_SQL=bench/sql/forecast_report.sql \
+        TARGET_P99_MS="$TARGET_MIXED_P99_MS" BG_LUA=bench/forecast_report.lua BG_SQL=bench/sql/forecast_report.sql \
           bench_row "GET /opportunities/{id} while $MIXED_CONNS clients run the forecast report, THREADS=$THREADS" \
           bench/get_opportunity.lua bench/sql/opportunity_get.sql
         stop_server
