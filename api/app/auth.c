@@ -30,7 +30,8 @@ void auth_check_unchecked(struct request *req)
         req->status == 401 || req->status == 403 || req->status == 503)
         return;
     struct store_auth auth = req->app->auth;
-    auth.idempotency = NULL; /* a check alone, outside any keyed transaction */
+    auth.idempotency = NULL; /* a check alone, outside any request transaction */
+    auth.transaction = NULL;
     struct store_result res;
     store_result_init(&res);
     if (store_authenticate(&auth, &res) != STORE_OK) {

@@ -36,17 +36,18 @@ bool idempotency_read_key(struct request *req)
     token_hash_bytes(text, (size_t)n + req->body_length, app->idempotency.request_hash);
     free(text);
     app->auth.idempotency = &app->idempotency;
+    app->auth.transaction = &app->transaction;
     return true;
 }
 
 void idempotency_finish(struct request *req)
 {
     struct app_state *app = req->app;
-    if (!app->idempotency.transaction_open)
+    if (!app->transaction.open)
         return;
     bool commit = req->status >= 200 && req->status < 400;
     const char *body = app->idempotent_body ? app->idempotent_body : req->reply_body;
-    if (!store_idempotency_finish(&app->idempotency, req->request_id, commit, req->status,
+    if (!store_transaction_finish(&app->transaction, app->auth.idempotency, req->request_id, commit, req->status,
                                   http_reply_header(req, "Location"), http_reply_header(req, "ETag"),
                                   body ? body : "") &&
         commit) {

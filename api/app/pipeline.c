@@ -7,6 +7,7 @@
 #include "app/auth.h"
 #include "app/state.h"
 #include "app/idempotency.h"
+#include "app/if_match.h"
 #include "app/metrics.h"
 #include "http/negotiation.h"
 #include "http/path.h"
@@ -21,24 +22,6 @@ static bool check_query_names(struct request *req)
         return true;
     http_reply_problem(req, PROBLEM_BAD_REQUEST, "Unknown query parameters.");
     return false;
-}
-
-/* If-Match as the store takes it: one version, "*", none, or a list passed
- * beside the statements (api_check_version reads it). */
-static void set_if_match(struct app_state *app, const struct etag_list *tags)
-{
-    if (!tags->present) {
-        app->if_match = (struct store_if_match){.kind = STORE_IF_MATCH_NONE};
-    } else if (tags->any) {
-        app->if_match = (struct store_if_match){.kind = STORE_IF_MATCH_ANY};
-    } else if (tags->count <= 1) { /* no version in the list: version 0 matches nothing */
-        app->if_match =
-            (struct store_if_match){.kind = STORE_IF_MATCH_VERSION, .version = tags->count ? tags->versions[0] : 0};
-    } else {
-        memcpy(app->if_match_versions, tags->versions, (size_t)tags->count * sizeof tags->versions[0]);
-        app->if_match = (struct store_if_match){
-            .kind = STORE_IF_MATCH_LIST, .versions = app->if_match_versions, .version_count = tags->count};
-    }
 }
 
 /* Routing: false after replying 404, 405 or to OPTIONS. */
@@ -89,7 +72,7 @@ static void run(struct request *req, const struct cors_policy *cors)
         goto out;
     struct etag_list tags;
     http_parse_etags(http_request_header(req, "If-Match"), false, &tags);
-    set_if_match(req->app, &tags);
+    if_match_set(req->app, &tags);
     req->if_none_match_header = http_request_header(req, "If-None-Match");
     http_parse_etags(req->if_none_match_header, true, &req->if_none_match);
     req->accept = http_request_header(req, "Accept");
@@ -111,10 +94,12 @@ void pipeline_serve(struct request *req, const struct cors_policy *cors)
     struct app_state app;
     memset(&app, 0, sizeof app);
     store_idempotency_init(&app.idempotency);
+    store_transaction_init(&app.transaction);
     req->app = &app;
     run(req, cors);
     req->app = NULL;
     free(app.idempotent_body);
+    store_transaction_finish(&app.transaction, NULL, req->request_id, false, 0, NULL, NULL, NULL);
     store_idempotency_cleanup(&app.idempotency);
 }
 

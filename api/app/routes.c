@@ -1,5 +1,6 @@
 /* The route table. Literal segments are listed before parameters that
  * could match them (/users/me before /users/:id). */
+#include "app/batch.h"
 #include "app/metrics.h"
 #include "http/router.h"
 #include "resources/resources.h"
@@ -59,6 +60,7 @@ const struct route routes[] = {
     {"DELETE", "/opportunities/:id/lines/:line_id", ACCESS_USER, BODY_NONE, "", lines_delete},
 
     {"GET", "/changes", ACCESS_USER, BODY_NONE, LIST " since types", changes_list},
+    {"POST", "/batch", ACCESS_USER, BODY_JSON, "", batch_run},
 
     {"GET", "/dashboard/funnel", ACCESS_USER, BODY_NONE, "owner_id from to", dashboard_funnel},
     {"GET", "/dashboard/sales-grid", ACCESS_USER, BODY_NONE, "period from to owner_ids", dashboard_sales_grid},

@@ -39,9 +39,14 @@ DB_STATEMENT(as_caller, "SELECT set_config('app.user_id', $1, true), set_config(
 DB_STATEMENT(if_match_list, "SELECT set_config('app.if_match', $1, true)", DB_TYPE_VERSION_LIST);
 DB_STATEMENT(idempotency_claim, "SELECT api_idempotency_claim(decode($1, 'hex'), decode($2, 'hex'))", DB_TYPE_TEXT,
              DB_TYPE_TEXT);
+/* A batch's next operation is one change, as its own request would be: a
+ * history change id of its own, one version step per record, and the
+ * records earlier operations created are changed like any other. */
+DB_STATEMENT_NO_PARAMS(new_change, "SELECT set_config('app.change_id', '', true), set_config('app.versioned', '', "
+                                   "true), set_config('app.created', '', true)");
 
 const struct db_statement *const runner_statements[] = {
-    &authenticate, &as_caller, &if_match_list, &idempotency_claim, NULL,
+    &authenticate, &as_caller, &if_match_list, &idempotency_claim, &new_change, NULL,
 };
 
 void db_key_pair(const char *key, struct store_opt_int *position, struct store_opt_int *id)
@@ -89,18 +94,44 @@ static const struct store_if_match *version_list_of(const struct db_query *queri
     return NULL;
 }
 
-static bool send_all(PGconn *conn, const struct store_auth *auth, const struct cached_caller *cached,
-                     const struct db_query *queries, int count)
+/* What goes out before a call's own statements. A call that opens the
+ * request's transaction sends BEGIN and the key's claim; one inside it the
+ * token check only when it needs an admin, and the reset of new_change
+ * when it starts a change of its own. */
+struct preamble {
+    bool begin, token, claim, new_change;
+};
+
+static struct preamble preamble_of(const struct store_auth *auth)
+{
+    struct preamble p = {false, false, false, false};
+    if (auth == NULL)
+        return p;
+    const struct store_transaction *tx = auth->transaction;
+    bool inside = tx && tx->open;
+    p.begin = tx && !inside;
+    p.token = auth->token_hash && (!inside || auth->admin_only);
+    p.claim = auth->idempotency && !inside;
+    p.new_change = inside && tx->new_change;
+    return p;
+}
+
+static bool send_all(PGconn *conn, const struct store_auth *auth, const struct preamble *p,
+                     const struct cached_caller *cached, const struct db_query *queries, int count)
 {
     const char *rid = auth ? auth->request_id : NULL;
-    struct store_idempotency *idem = auth ? auth->idempotency : NULL;
-    if (idem && !PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0))
+    if (p->begin && !PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0))
         return false;
-    if (auth && auth->token_hash && cached) {
+    if (p->new_change) {
+        struct db_query q = {.statement = &new_change};
+        if (!db_send(conn, &q, rid))
+            return false;
+    }
+    if (p->token && cached) {
         struct db_query q = {&as_caller, {DB_ID(cached->user_id), DB_TEXT(cached->admin ? "admin" : "member")}};
         if (!db_send(conn, &q, rid))
             return false;
-    } else if (auth && auth->token_hash) {
+    } else if (p->token) {
         struct db_query q = {&authenticate, {DB_TEXT(auth->token_hash), DB_BOOL(auth->admin_only)}};
         if (!db_send(conn, &q, rid))
             return false;
@@ -111,8 +142,9 @@ static bool send_all(PGconn *conn, const struct store_auth *auth, const struct c
         if (!db_send(conn, &q, rid))
             return false;
     }
-    if (idem) {
-        struct db_query q = {&idempotency_claim, {DB_TEXT(idem->key_hash), DB_TEXT(idem->request_hash)}};
+    if (p->claim) {
+        struct db_query q = {&idempotency_claim,
+                             {DB_TEXT(auth->idempotency->key_hash), DB_TEXT(auth->idempotency->request_hash)}};
         if (!db_send(conn, &q, rid))
             return false;
     }
@@ -123,10 +155,9 @@ static bool send_all(PGconn *conn, const struct store_auth *auth, const struct c
 }
 
 /* How many results send_all's commands give. */
-static int command_count(const struct store_auth *auth, const struct db_query *queries, int count)
+static int command_count(const struct preamble *p, const struct db_query *queries, int count)
 {
-    return count + ((auth && auth->token_hash) ? 1 : 0) + ((auth && auth->idempotency) ? 2 : 0) +
-           (version_list_of(queries, count) ? 1 : 0);
+    return count + p->begin + p->new_change + p->token + p->claim + (version_list_of(queries, count) ? 1 : 0);
 }
 
 /* Reads every result up to the sync. Keeps the first error and the last
@@ -182,6 +213,19 @@ static void cache_caller(struct store_auth *auth, const PGresult *r, uint64_t ge
         auth_cache_store(auth->token_hash, strtoll(value, NULL, 10), strcmp(colon + 1, "admin") == 0, generation);
 }
 
+/* Gives the connection back, or keeps it for the rest of the request's
+ * transaction once a call opened it. */
+static void release_or_keep(struct store_auth *auth, const struct preamble *p, int index, bool ok)
+{
+    struct store_transaction *tx = auth ? auth->transaction : NULL;
+    if (tx && p->begin && ok) {
+        tx->connection = index;
+        tx->open = true;
+    } else if (tx == NULL || p->begin) {
+        pool_release(index);
+    }
+}
+
 enum store_status db_run(struct store_auth *auth, const struct db_query *queries, int count, PGresult **last,
                          struct store_result *res)
 {
@@ -193,19 +237,27 @@ enum store_status db_run(struct store_auth *auth, const struct db_query *queries
         res->message = xstrdup("This action needs the admin role.");
         return res->status = STORE_FORBIDDEN;
     }
-    enum store_status why = STORE_UNAVAILABLE;
-    int index = pool_acquire(rid, &why);
-    if (index < 0)
-        return res->status = why;
+    struct preamble p = preamble_of(auth);
+    struct store_transaction *tx = auth ? auth->transaction : NULL;
+    int index;
+    if (tx && tx->open) {
+        index = tx->connection;
+        tx->new_change = false;
+    } else {
+        enum store_status why = STORE_UNAVAILABLE;
+        index = pool_acquire(rid, &why);
+        if (index < 0)
+            return res->status = why;
+    }
     PGconn *conn = pool_conn(index);
-    int commands = command_count(auth, queries, count);
-    /* Where the full token check's answer comes back (after BEGIN, if any). */
-    int check_index = (auth && auth->token_hash && !cached) ? (auth->idempotency ? 1 : 0) : -1;
+    int commands = command_count(&p, queries, count);
+    /* Where the full token check's answer comes back (after BEGIN and the change reset, if any). */
+    int check_index = (p.token && !cached) ? p.begin + p.new_change : -1;
     uint64_t generation = auth_cache_generation(); /* before the check is sent */
 
     for (int attempt = 1;; attempt++) {
         PGresult *error = NULL, *check = NULL;
-        bool sent = send_all(conn, auth, cached ? &caller : NULL, queries, count);
+        bool sent = send_all(conn, auth, &p, cached ? &caller : NULL, queries, count);
         if (!sent || !db_read_all(conn, commands, last, &error, check_index, &check)) {
             pool_count_error();
             log_warning(rid, "database connection lost: %s", PQerrorMessage(conn));
@@ -214,7 +266,10 @@ enum store_status db_run(struct store_auth *auth, const struct db_query *queries
             PQclear(*last);
             *last = NULL;
             pool_drop(index);
-            pool_release(index);
+            if (tx && tx->open)
+                store_transaction_finish(tx, NULL, rid, false, 0, NULL, NULL, NULL);
+            else
+                pool_release(index);
             return res->status = STORE_UNAVAILABLE;
         }
         if (error == NULL) {
@@ -230,11 +285,15 @@ enum store_status db_run(struct store_auth *auth, const struct db_query *queries
             const char *state = PQresultErrorField(error, PG_DIAG_SQLSTATE);
             auth->authenticated = state && strcmp(state, "C4401") != 0 && strcmp(state, "C4403") != 0;
         }
-        if (db_retryable(error) && attempt < MAX_RETRIES) {
+        /* Inside an open transaction only its owner can run it all again. */
+        bool inside = tx && !p.begin;
+        if (db_retryable(error) && inside)
+            tx->retry = true;
+        if (db_retryable(error) && !inside && attempt < MAX_RETRIES) {
             PQclear(error);
             PQclear(*last);
             *last = NULL;
-            if (auth && auth->idempotency)
+            if (p.begin)
                 rollback(conn);
             continue;
         }
@@ -246,13 +305,7 @@ enum store_status db_run(struct store_auth *auth, const struct db_query *queries
     }
     if (res->status == STORE_OK && auth && auth->token_hash)
         auth->authenticated = true;
-    if (res->status == STORE_OK && auth && auth->idempotency) {
-        /* Keep the transaction (and the connection) until the response is recorded. */
-        auth->idempotency->connection = index;
-        auth->idempotency->transaction_open = true;
-        return res->status;
-    }
-    pool_release(index);
+    release_or_keep(auth, &p, index, res->status == STORE_OK);
     return res->status;
 }
 

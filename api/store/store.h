@@ -15,14 +15,24 @@ enum store_status {
     STORE_REPLAY, /* an Idempotency-Key seen before: answer its stored response */
 };
 
-/* A POST made with an Idempotency-Key. Its write and the record of its
- * response commit together: the store keeps the transaction open after the
- * write (transaction_open) until store_idempotency_finish. */
+/* A transaction kept open across the store calls of one request: a POST
+ * under an Idempotency-Key until the record of its reply commits with it,
+ * or the operations of a batch. The first call made with
+ * store_auth.transaction opens it (BEGIN, the token check, the key's
+ * claim); later calls send only their own statements on its connection,
+ * plus the token check again when they need an admin. */
+struct store_transaction {
+    int connection; /* pool slot holding the open transaction, or -1 */
+    bool open;
+    bool new_change; /* the next call starts a change of its own: its history gets a new change_id */
+    bool retry; /* a call inside it met a serialization failure or deadlock: roll back, run it all again */
+};
+
+/* A POST made with an Idempotency-Key: its write and the record of its
+ * response commit together in the request's store_transaction. */
 struct store_idempotency {
     char key_hash[65]; /* SHA-256 hex of the key */
     char request_hash[65]; /* SHA-256 hex of method, path and body */
-    int connection; /* pool slot holding the open transaction, or -1 */
-    bool transaction_open;
     /* Filled on STORE_REPLAY (owned). */
     int replay_status;
     char *replay_location, *replay_etag, *replay_body;
@@ -35,6 +45,7 @@ struct store_auth {
     bool admin_only; /* the route needs an admin */
     const char *request_id; /* for log lines */
     struct store_idempotency *idempotency; /* NULL unless a POST carries Idempotency-Key */
+    struct store_transaction *transaction; /* NULL: each call is a transaction of its own */
     bool authenticated; /* out: the token has been checked in the database */
 };
 
@@ -97,11 +108,17 @@ void store_result_cleanup(struct store_result *res);
 
 void store_idempotency_init(struct store_idempotency *idem);
 void store_idempotency_cleanup(struct store_idempotency *idem);
-/* Ends the transaction left open by a write under an Idempotency-Key:
- * with commit, records the response and commits (false if that failed,
- * in which case nothing was kept); without, rolls back. */
-bool store_idempotency_finish(struct store_idempotency *idem, const char *request_id, bool commit, int status,
-                              const char *location, const char *etag, const char *body);
+void store_transaction_init(struct store_transaction *tx);
+/* Ends an open transaction: with commit, records the response when idem
+ * is given (a keyed write) and commits; false if that failed, in which
+ * case nothing was kept. Without commit, rolls back. Nothing when none is
+ * open. */
+bool store_transaction_finish(struct store_transaction *tx, const struct store_idempotency *idem,
+                              const char *request_id, bool commit, int status, const char *location, const char *etag,
+                              const char *body);
+/* Opens the request's transaction (auth->transaction) now, with the token
+ * check and the Idempotency-Key's claim, before any statement of its own. */
+enum store_status store_transaction_begin(struct store_auth *auth, struct store_result *res);
 /* Checks the caller's token (and admin role when the route needs it) alone. */
 enum store_status store_authenticate(struct store_auth *auth, struct store_result *res);
 

@@ -76,7 +76,7 @@ def lists(admin):
         "forecast reports": "/forecast-reports",
         "webhooks": "/webhooks",
         "webhook deliveries": f"/webhooks/{hooks[0]}/deliveries",
-        "changes": "/changes",
+        "change feed": "/changes",
     }
 
 
@@ -94,7 +94,7 @@ ROUTES = {
     "forecast reports": "/forecast-reports",
     "webhooks": "/webhooks",
     "webhook deliveries": "/webhooks/:id/deliveries",
-    "changes": "/changes",
+    "change feed": "/changes",
 }
 LIST_NAMES = list(ROUTES)
 # A bad value of another query parameter, for the lists that take more.
@@ -106,7 +106,7 @@ OTHER_BAD = {
     "users": "active=maybe",
     "lookup items": "active=maybe",
     "forecast reports": "shared=maybe",
-    "changes": "since=x",
+    "change feed": "types=x",
 }
 
 

@@ -10,6 +10,7 @@
 #include <ulfius.h>
 #include <unistd.h>
 
+#include "app/batch_references.h"
 #include "app/metrics.h"
 #include "app/validate.h"
 #include "http/cors.h"
@@ -772,6 +773,22 @@ static void test_webhook_signature(void)
           len == WEBHOOK_SECRET_BYTES);
 }
 
+/* "$N.id" references of a batch: exactly that form, N without leading zeros. */
+static void test_batch_references(void)
+{
+    CHECK(batch_reference_of("$0.id") == 0);
+    CHECK(batch_reference_of("$12.id") == 12);
+    CHECK(batch_reference_of("$199.id") == 199);
+    CHECK(batch_reference_of("$1000.id") == -1);
+    CHECK(batch_reference_of("$01.id") == -1);
+    CHECK(batch_reference_of("$0.idea") == -1);
+    CHECK(batch_reference_of("$0.id ") == -1);
+    CHECK(batch_reference_of("$.id") == -1);
+    CHECK(batch_reference_of("0.id") == -1);
+    CHECK(batch_reference_of("$0") == -1);
+    CHECK(batch_reference_of(NULL) == -1);
+}
+
 int main(void)
 {
     test_money();
@@ -794,6 +811,7 @@ int main(void)
     test_store_params();
     test_webhook_url_policy();
     test_webhook_signature();
+    test_batch_references();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
