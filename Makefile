@@ -6,10 +6,8 @@ CC      ?= cc
 O       ?= obj
 B       ?= bin
 PKGS    := libulfius jansson libpq liborcania libyder gnutls xlsxwriter libcurl
-# The route table leaves its optional last member (exists) out, so
-# missing-field-initializers is off (field specs name their members).
 WARN    := -Wall -Wextra -Werror -Wpedantic -Wshadow -Wformat=2 -Wstrict-prototypes \
-           -Wmissing-prototypes -fno-common -Wno-missing-field-initializers -Wno-error=deprecated-declarations
+           -Wmissing-prototypes -fno-common -Wno-error=deprecated-declarations
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS = -std=c17 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Iapi -I$(O)/gen $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lmicrohttpd -lpthread
