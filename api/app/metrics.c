@@ -140,6 +140,19 @@ bool metrics_enabled(void)
     return registry.enabled;
 }
 
+/* One page of the feed counts once: a shared counter does. */
+static atomic_uint_fast64_t feed_events;
+
+void metrics_count_feed_events(uint64_t events)
+{
+    atomic_fetch_add_explicit(&feed_events, events, memory_order_relaxed);
+}
+
+uint64_t metrics_feed_events(void)
+{
+    return atomic_load_explicit(&feed_events, memory_order_relaxed);
+}
+
 /* The calling thread's slot, made and published on its first request. */
 static struct slot *slot_of_this_thread(void)
 {

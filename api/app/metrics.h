@@ -35,6 +35,9 @@ bool metrics_enabled(void);
  * method as sent, the status sent and the time it took. Returns at once
  * when metrics are off. */
 void metrics_count_request(const struct route *route, const char *method, int status, long duration_us);
+/* Counts change feed events listed to readers (change_feed_events_total). */
+void metrics_count_feed_events(uint64_t events);
+uint64_t metrics_feed_events(void);
 
 /* Every thread's counts folded together. Arrays are new; indexes: route
  * label r (0..route_count-1, the last is "unmatched"), method m, status s

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/metrics.h"
 #include "resources/resources.h"
 #include "store/changes.h"
 #include "util/text.h"
@@ -14,18 +15,9 @@
 
 /* What `types` may name: a resource type (every event of it) or one event type. */
 static const char *const change_types[] = {
-    "account",
-    "account.created",
-    "account.updated",
-    "account.deleted",
-    "opportunity",
-    "opportunity.created",
-    "opportunity.updated",
-    "opportunity.deleted",
-    "lookup_item",
-    "lookup_item.created",
-    "lookup_item.updated",
-    "lookup_item.deleted",
+    "account",     "account.created",     "account.updated",     "account.deleted",
+    "opportunity", "opportunity.created", "opportunity.updated", "opportunity.deleted",
+    "lookup_item", "lookup_item.created", "lookup_item.updated", "lookup_item.deleted",
 };
 #define CHANGE_TYPE_COUNT (sizeof change_types / sizeof change_types[0])
 
@@ -127,7 +119,8 @@ void changes_list(struct request *req)
     store_result_init(&res);
     if (after)
         position_of(after, &from);
-    store_changes_page(&req->app->auth, &from, types, limit, &res);
+    if (store_changes_page(&req->app->auth, &from, types, limit, &res) == STORE_OK)
+        metrics_count_feed_events((uint64_t)res.count);
     reply_store_list(req, &res, CHANGES_CURSOR_KIND);
     store_result_cleanup(&res);
     free(after);

@@ -107,6 +107,12 @@ static void write_webhooks(struct writer *w)
         put(w, "webhook_backlog %lld\n", stats.backlog);
 }
 
+static void write_change_feed(struct writer *w)
+{
+    family(w, "change_feed_events_total", "counter", "Change feed events listed by GET /changes on this instance.");
+    put(w, "change_feed_events_total %" PRIu64 "\n", metrics_feed_events());
+}
+
 static void write_process(struct writer *w)
 {
     uint64_t value;
@@ -128,6 +134,7 @@ bool metrics_text_write(struct strbuf *out)
     metrics_totals_cleanup(&totals);
     write_database(&w);
     write_webhooks(&w);
+    write_change_feed(&w);
     write_process(&w);
     return w.ok;
 }

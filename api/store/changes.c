@@ -29,8 +29,8 @@ DB_STATEMENT(changes_page,
 
 const struct db_statement *const change_statements[] = {&changes_check, &changes_page, NULL};
 
-enum store_status store_changes_page(struct store_auth *auth, const struct store_changes_from *from,
-                                     const char *types, int limit, struct store_result *res)
+enum store_status store_changes_page(struct store_auth *auth, const struct store_changes_from *from, const char *types,
+                                     int limit, struct store_result *res)
 {
     struct db_query q[2] = {
         {&changes_check, {DB_OPT_INT(from->major), DB_OPT_INT(from->minor), DB_TEXT(from->since)}},
@@ -67,6 +67,7 @@ enum store_status store_changes_page(struct store_auth *auth, const struct store
     } else {
         /* More follow: resume after the last one shown; else from the horizon. */
         res->next_key = xstrdup(rows > limit ? PQgetvalue(r, shown - 1, 1) : PQgetvalue(r, 0, 2));
+        res->count = shown;
     }
     PQclear(r);
     return res->status;

@@ -98,7 +98,7 @@ struct store_result {
     bool created; /* upserts: true when a new row was made */
     char *next_key; /* lists: key of the last row when more follow; owned */
     char *message; /* conflicts and errors: a sentence for `detail`; owned */
-    long long count; /* conflicts: how many records refer to the target */
+    long long count; /* conflicts: how many records refer to the target; feed pages: events listed */
     struct store_field_error errors[32];
     int error_count;
 };

@@ -113,7 +113,7 @@ OTHER_BAD = {
 def test_every_paged_route_has_a_case(lists):
     text = (REPO / "api" / "app" / "routes.c").read_text()
     paged = {m.group(1): m.group(2) != ","
-             for m in re.finditer(r'\{"GET",\s*"([^"]+)",\s*ACCESS_[A-Z]+,\s*BODY_[A-Z]+,\s*LIST\s*(.)', text)}
+             for m in re.finditer(r'(?:\{|ROUTE\()"GET",\s*"([^"]+)",\s*ACCESS_[A-Z]+,\s*BODY_[A-Z]+,\s*LIST\s*(.)', text)}
     assert paged and set(paged) == set(ROUTES.values())
     assert {name for name, route in ROUTES.items() if paged[route]} == set(OTHER_BAD)
     assert sorted(lists) == sorted(LIST_NAMES)

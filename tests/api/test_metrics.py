@@ -32,6 +32,7 @@ FAMILIES = {
     "db_errors_total": "counter",
     "webhook_deliveries_total": "counter",
     "webhook_backlog": "gauge",
+    "change_feed_events_total": "counter",
     "process_resident_memory_bytes": "gauge",
     "process_open_fds": "gauge",
 }
@@ -278,7 +279,7 @@ def test_requests_are_counted_exactly_under_their_route_template(admin):
 def test_every_route_label_is_a_documented_template():
     """The route labels are the route table's patterns written as templates:
     each must be a path of openapi.yaml, so dashboards read the same names."""
-    patterns = re.findall(r'\{"[A-Z]+", "([^"]+)"', (ROOT / "api" / "app" / "routes.c").read_text())
+    patterns = re.findall(r'(?:\{|ROUTE\()"[A-Z]+", "([^"]+)"', (ROOT / "api" / "app" / "routes.c").read_text())
     assert len(patterns) >= 20
     templates = {re.sub(r":(\w+)", r"{\1}", p) for p in patterns}
     assert templates <= documented_paths(), templates - documented_paths()
@@ -332,6 +333,17 @@ def test_answers_of_the_api_are_not_database_errors(admin):
     assert_problem(admin.post("/accounts", {"name": "again", "external_id": external}), 409)
     assert_problem(Client("crm_" + "x" * 43).get("/accounts"), 401)
     assert value(scrape(), "db_errors_total") == before
+
+
+def test_change_feed_events_are_counted_as_they_are_listed(admin):
+    for _ in range(3):
+        make_account(admin)
+    before = value(scrape(), "change_feed_events_total")
+    page = admin.get("/changes?types=account&limit=2")
+    assert page.status == 200 and len(page.json["data"]) == 2
+    assert value(scrape(), "change_feed_events_total") == before + 2
+    assert_problem(admin.get("/changes?limit=0"), 400, "limit")
+    assert value(scrape(), "change_feed_events_total") == before + 2
 
 
 def test_metrics_takes_no_query_parameters(anon):

@@ -746,7 +746,7 @@ CREDENTIALS = ["none", "basic", "bearer-alone", "bearer-empty", "basic-with-secr
 def routes_in_source():
     text = (REPO / "api" / "app" / "routes.c").read_text()
     return [(m.group(1), m.group(2), m.group(3))
-            for m in re.finditer(r'\{"([A-Z]+)",\s*"([^"]+)",\s*ACCESS_([A-Z]+)', text)]
+            for m in re.finditer(r'(?:\{|ROUTE\()"([A-Z]+)",\s*"([^"]+)",\s*ACCESS_([A-Z]+)', text)]
 
 
 def concrete(path, ids):
