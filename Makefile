@@ -49,7 +49,14 @@ DOCS_INPUTS := docs/package.json docs/package-lock.json docs/.npmrc docs/index.h
 $(O)/docs/embed.list: $(DOCS_INPUTS)
 	scripts/docs-bundle.sh $(O)/docs
 
-$(O)/gen/embedded.c: scripts/embed.sh openapi.yaml $(MIGRATIONS) $(O)/docs/embed.list
+# The names of the embedded SQL files, rewritten only when they change: a
+# renamed or removed file rebuilds embedded.c though no file is newer.
+$(O)/gen/sql.list: FORCE
+	@mkdir -p $(@D)
+	@echo '$(MIGRATIONS)' | cmp -s - $@ || echo '$(MIGRATIONS)' > $@
+FORCE:
+
+$(O)/gen/embedded.c: scripts/embed.sh openapi.yaml $(MIGRATIONS) $(O)/gen/sql.list $(O)/docs/embed.list
 	@mkdir -p $(@D)
 	scripts/embed.sh openapi.yaml $(MIGRATIONS) $$(cat $(O)/docs/embed.list) > $@
 
