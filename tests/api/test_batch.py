@@ -131,6 +131,9 @@ def test_199_good_operations_and_a_bad_200th_change_nothing(admin):
     old = old_opportunity(admin)
     accounts_before = count("accounts")
     history_before = count("opportunity_history", f"opportunity_id = {old['id']}")
+    events_before = count("change_events")
+    since = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    feed_end = admin.get(f"/changes?since={since}").json["next_cursor"]
     ops = []
     for i in range(199):
         if i % 2:
@@ -145,6 +148,12 @@ def test_199_good_operations_and_a_bad_200th_change_nothing(admin):
     assert count("opportunity_history", f"opportunity_id = {old['id']}") == history_before
     got = admin.get(f"/opportunities/{old['id']}").json
     assert got["version"] == old["version"] and got["next_step"] is None
+    # No feed event: none written, and a reader at the end of the feed sees
+    # only the next write's.
+    assert count("change_events") == events_before
+    marker = make_account(admin)
+    listed = admin.get(f"/changes?cursor={feed_end}").json["data"]
+    assert [(e["type"], e["resource_id"]) for e in listed] == [("account.created", marker["id"])]
 
 
 def test_two_hundred_good_operations_write_history_per_operation(admin):
