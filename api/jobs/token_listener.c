@@ -1,39 +1,29 @@
 #include "jobs/token_listener.h"
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
-#include <stdlib.h>
-#include <time.h>
 
+#include "jobs/job.h"
 #include "log.h"
 #include "store/auth_cache.h"
 #include "store/session.h"
-#include "util/alloc.h"
 
 #define RECONNECT_SECONDS 1
 #define WAIT_MS 200 /* how soon a stop is noticed */
 
-static struct {
-    atomic_bool stop;
-    pthread_t thread;
-    bool started;
-    char *url;
-} listener;
+static struct job listener;
 
 /* Listens on crm_auth; any notification empties the cache. */
 static void *listen_loop(void *arg)
 {
-    (void)arg;
+    struct job *job = arg;
     struct store_session *session = NULL;
-    while (!atomic_load(&listener.stop)) {
+    while (!job_stopping(job)) {
         if (session == NULL) {
-            session = store_session_open(listener.url);
+            session = store_session_open(job->url);
             if (session == NULL || !store_session_listen(session, "crm_auth")) {
                 store_session_close(session);
                 session = NULL;
-                for (int i = 0; i < RECONNECT_SECONDS * 10 && !atomic_load(&listener.stop); i++)
-                    nanosleep(&(struct timespec){0, 100000000}, NULL);
+                job_nap(job, RECONNECT_SECONDS * 1000);
                 continue;
             }
             auth_cache_enable(true);
@@ -56,18 +46,10 @@ static void *listen_loop(void *arg)
 
 void token_listener_start(const char *database_url)
 {
-    listener.url = xstrdup(database_url);
-    atomic_store(&listener.stop, false);
-    listener.started = pthread_create(&listener.thread, NULL, listen_loop, NULL) == 0;
+    job_start(&listener, database_url, listen_loop, "the token cache's listener (tokens are checked every time)");
 }
 
 void token_listener_stop(void)
 {
-    if (listener.started) {
-        atomic_store(&listener.stop, true);
-        pthread_join(listener.thread, NULL);
-        listener.started = false;
-    }
-    free(listener.url);
-    listener.url = NULL;
+    job_stop(&listener);
 }

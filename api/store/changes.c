@@ -3,7 +3,6 @@
 #include "log.h"
 #include "store/db.h"
 #include "util/alloc.h"
-#include "util/strbuf.h"
 
 DB_STATEMENT(changes_check, "SELECT api_changes_check($1, $2, $3::timestamptz)", DB_TYPE_OPT_INT, DB_TYPE_OPT_INT,
              DB_TYPE_TEXT);
@@ -44,22 +43,7 @@ enum store_status store_changes_page(struct store_auth *auth, const struct store
         return res->status;
     int rows = PQgetisnull(r, 0, 1) ? 0 : PQntuples(r); /* no position: no event */
     int shown = rows > limit ? limit : rows;
-    /* The page is a few hundred KB: one block of the exact size, no growth
-     * by copies (each fresh block of that size costs page faults too). */
-    size_t size = 3; /* "[", "]" and the NUL */
-    for (int i = 0; i < shown; i++)
-        size += (size_t)PQgetlength(r, i, 0) + 1;
-    struct strbuf data;
-    strbuf_init(&data, STORE_LIST_BYTES(shown));
-    strbuf_reserve(&data, size);
-    strbuf_puts(&data, "[");
-    for (int i = 0; i < shown; i++) {
-        if (i)
-            strbuf_puts(&data, ",");
-        strbuf_append(&data, PQgetvalue(r, i, 0), (size_t)PQgetlength(r, i, 0));
-    }
-    strbuf_puts(&data, "]");
-    res->body = strbuf_take(&data);
+    res->body = db_json_array(r, shown);
     if (res->body == NULL) {
         log_error(auth->request_id, "a change feed page of %d events has one over %zu bytes", shown,
                   STORE_ITEM_MAX_BYTES);

@@ -32,6 +32,10 @@ enum store_status db_run_list(struct store_auth *auth, const struct db_query *qu
 enum store_status db_run_list_queries(struct store_auth *auth, const struct db_query *queries, int count, int limit,
                                       struct store_result *res);
 
+/* The first column of the first rows of r as a JSON array text (new), or
+ * NULL when an item is over STORE_ITEM_MAX_BYTES. */
+char *db_json_array(const PGresult *r, int rows);
+
 /* Runs one query for its effect or its error alone (the result is dropped). */
 enum store_status db_run_statement(struct store_auth *auth, const struct db_query *query, struct store_result *res);
 

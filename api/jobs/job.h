@@ -1,0 +1,26 @@
+/* A background thread main.c starts and stops: the stop flag, the naps
+ * that notice it, and the database it works on. */
+#ifndef JOBS_JOB_H
+#define JOBS_JOB_H
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+struct job {
+    atomic_bool stop;
+    pthread_t thread;
+    bool started;
+    char *url; /* the database (owned) */
+};
+
+/* Starts loop(job) on a thread of its own; false (after logging that the
+ * job named `what` does not run) when the thread cannot be made. */
+bool job_start(struct job *job, const char *database_url, void *(*loop)(void *job), const char *what);
+/* Asks the job to stop, waits for it and frees what job_start took. */
+void job_stop(struct job *job);
+/* True once the job was asked to stop. */
+bool job_stopping(struct job *job);
+/* Sleeps ms in naps of 100 ms; false when asked to stop meanwhile. */
+bool job_nap(struct job *job, int ms);
+
+#endif
