@@ -4,7 +4,6 @@
 #include <stddef.h>
 
 #include "jobs/job.h"
-#include "log.h"
 #include "store/session.h"
 
 #define PURGE_EVERY_MS 60000
@@ -25,25 +24,8 @@ static bool purge(struct store_session *session, char *error, size_t error_size)
 
 static void *purge_loop(void *arg)
 {
-    struct job *job = arg;
-    struct store_session *session = NULL;
-    bool warned = false;
-    int wait_ms = 0; /* the first clean-up right at start */
-    while (job_nap(job, wait_ms)) {
-        wait_ms = PURGE_EVERY_MS;
-        if (session == NULL && (session = store_session_open(job->url)) == NULL)
-            continue;
-        char error[256];
-        bool ok = purge(session, error, sizeof error);
-        if (!ok && !warned)
-            log_warning(NULL, "cannot delete old change feed events (they are kept meanwhile): %s", error);
-        warned = !ok;
-        if (!store_session_ok(session)) {
-            store_session_close(session);
-            session = NULL;
-        }
-    }
-    store_session_close(session);
+    /* The first clean-up right at start. */
+    job_every(arg, 0, PURGE_EVERY_MS, purge, "cannot delete old change feed events (they are kept meanwhile)");
     return NULL;
 }
 

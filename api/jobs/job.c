@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "store/session.h"
 #include "util/alloc.h"
 
 #define NAP_MS 100 /* how soon a stop is noticed */
@@ -42,4 +43,25 @@ bool job_nap(struct job *job, int ms)
         nanosleep(&(struct timespec){0, NAP_MS * 1000000L}, NULL);
     }
     return !job_stopping(job);
+}
+
+void job_every(struct job *job, int first_ms, int every_ms,
+               bool (*work)(struct store_session *session, char *error, size_t error_size), const char *failing)
+{
+    struct store_session *session = NULL;
+    bool warned = false;
+    for (int wait_ms = first_ms; job_nap(job, wait_ms); wait_ms = every_ms) {
+        if (session == NULL && (session = store_session_open(job->url)) == NULL)
+            continue;
+        char error[256];
+        bool ok = work(session, error, sizeof error);
+        if (!ok && !warned)
+            log_warning(NULL, "%s: %s", failing, error);
+        warned = !ok;
+        if (!store_session_ok(session)) {
+            store_session_close(session);
+            session = NULL;
+        }
+    }
+    store_session_close(session);
 }

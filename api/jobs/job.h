@@ -23,4 +23,13 @@ bool job_stopping(struct job *job);
 /* Sleeps ms in naps of 100 ms; false when asked to stop meanwhile. */
 bool job_nap(struct job *job, int ms);
 
+struct store_session;
+/* The loop of a job that works on its database every every_ms (the first
+ * time after first_ms) until asked to stop: opens a session when it has
+ * none, runs work, logs the first of a run of failures (`failing`: what
+ * does not happen meanwhile, then work's error), opens a new session after
+ * a broken one. */
+void job_every(struct job *job, int first_ms, int every_ms,
+               bool (*work)(struct store_session *session, char *error, size_t error_size), const char *failing);
+
 #endif

@@ -112,3 +112,23 @@ void crud_delete(struct request *req, const struct resource_kind *kind)
         reply(req, kind, 204, &res);
     store_result_cleanup(&res);
 }
+
+void crud_child_list(struct request *req, const char *cursor_prefix, store_child_list_fn list)
+{
+    int64_t id;
+    if (!http_path_id(req, 0, &id))
+        return;
+    int limit;
+    struct store_opt_int after;
+    char kind[64];
+    snprintf(kind, sizeof kind, "%s:%lld", cursor_prefix, (long long)id);
+    if (!query_id_page(req, kind, &limit, &after)) {
+        http_reply_query_errors(req);
+        return;
+    }
+    struct store_result res;
+    store_result_init(&res);
+    list(&req->app->auth, id, after, limit, &res);
+    reply_store_list(req, &res, kind);
+    store_result_cleanup(&res);
+}

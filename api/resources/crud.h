@@ -32,4 +32,10 @@ void crud_patch(struct request *req, const struct resource_kind *kind);
 void crud_upsert(struct request *req, const struct resource_kind *kind);
 void crud_delete(struct request *req, const struct resource_kind *kind);
 
+/* The records of one parent, a page keyed by id: GET .../{id}/<records>.
+ * A cursor belongs to that parent's list (its kind is "<cursor_prefix>:<id>"). */
+typedef enum store_status (*store_child_list_fn)(struct store_auth *auth, int64_t parent_id, struct store_opt_int after,
+                                                 int limit, struct store_result *res);
+void crud_child_list(struct request *req, const char *cursor_prefix, store_child_list_fn list);
+
 #endif

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "resources/crud.h"
 #include "resources/resources.h"
 #include "resources/specs.h"
 #include "store/users.h"
@@ -14,22 +15,7 @@
 
 void tokens_list(struct request *req)
 {
-    int64_t user_id;
-    if (!http_path_id(req, 0, &user_id))
-        return;
-    int limit;
-    struct store_opt_int after;
-    char kind[48]; /* a cursor belongs to one user's tokens */
-    snprintf(kind, sizeof kind, "tokens:%lld", (long long)user_id);
-    if (!query_id_page(req, kind, &limit, &after)) {
-        http_reply_query_errors(req);
-        return;
-    }
-    struct store_result res;
-    store_result_init(&res);
-    store_token_list(&req->app->auth, user_id, after, limit, &res);
-    reply_store_list(req, &res, kind);
-    store_result_cleanup(&res);
+    crud_child_list(req, "tokens", store_token_list);
 }
 
 /* Adds the one-time secret to the stored token's representation. */

@@ -177,22 +177,7 @@ void webhooks_ping(struct request *req)
 
 void webhook_deliveries_list(struct request *req)
 {
-    int64_t id;
-    if (!http_path_id(req, 0, &id))
-        return;
-    int limit;
-    struct store_opt_int before;
-    char kind[48]; /* a cursor belongs to one subscription's log */
-    snprintf(kind, sizeof kind, "webhook-deliveries:%lld", (long long)id);
-    if (!query_id_page(req, kind, &limit, &before)) {
-        http_reply_query_errors(req);
-        return;
-    }
-    struct store_result res;
-    store_result_init(&res);
-    store_webhook_deliveries(&req->app->auth, id, before, limit, &res);
-    reply_store_list(req, &res, kind);
-    store_result_cleanup(&res);
+    crud_child_list(req, "webhook-deliveries", store_webhook_deliveries);
 }
 
 void webhook_delivery_retry(struct request *req)
