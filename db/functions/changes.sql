@@ -1,15 +1,20 @@
 -- The change feed (GET /changes, SPEC §9): events written in the writing
 -- transaction, by triggers no code path can bypass (like the history).
 --
--- Positions (db/schema/0011): an event's major is its transaction's id,
--- raised to the major of the resource's previous event when that is
--- higher, so one resource's events are in the order of its versions even
--- when an older transaction writes it after a younger one committed it
--- (the row lock the writer holds means the previous writer has ended).
--- An event is listed once its major is below the xmin of the reader's
--- snapshot: every transaction that could still commit has an id at or
--- above that xmin and writes majors at or above its id, so nothing can
--- appear later behind a position a reader has passed.
+-- Positions (db/schema/0011): an event's major is the greater of its
+-- transaction's id and the newest id completed when the trigger runs (its
+-- snapshot's xmax - 1), so it is at or above the id of every transaction
+-- that committed before the event was written. An event is listed once its
+-- major is below the xmin of the reader's snapshot: every transaction that
+-- could still commit has an id at or above that xmin and writes majors at
+-- or above its id, so nothing can appear later behind a position a reader
+-- has passed; and a major is an id that has completed, or is the writer's
+-- own, so the event is listed as soon as the writer and the transactions
+-- older than it are done. One resource's events are in the order of its
+-- versions even when an older transaction writes it after a younger one
+-- committed it: the writer held the row lock until it committed, so the
+-- later writer's major is at or above the earlier one's, and its sequence
+-- number is taken later.
 --
 -- One event per resource per transaction, written at commit (the
 -- triggers are deferred) with the resource as it is then: a request that
@@ -20,70 +25,85 @@
 -- `created` when the transaction inserted the row, `deleted` when it ends
 -- deleted (soft-deleted, or gone: lookup items), `updated` otherwise.
 
--- Appends one event of the current transaction, in one statement.
--- PL/pgSQL keeps its plan for the session (an SQL function's would be
--- parsed and planned again in every transaction).
+-- Appends one event of the current transaction and queues its webhook
+-- deliveries (db/functions/webhooks.sql): every event is written here, so
+-- none goes without its deliveries. The position is worked out in plain
+-- expressions, which PL/pgSQL evaluates without a query plan.
 CREATE OR REPLACE FUNCTION change_event_add(p_resource_type text, p_action text, p_id bigint, p_version integer,
                                             p_data json) RETURNS void
 LANGUAGE plpgsql AS $$
+DECLARE
+  -- The newest transaction id completed (the snapshot's xmax is the one after it).
+  v_major xid8 := greatest(pg_current_xact_id(),
+                           (pg_snapshot_xmax(pg_current_snapshot())::text::bigint - 1)::text::xid8);
+  v_minor bigint := nextval('change_events_minor');
+  v_id text := 'evt_' || v_major || '_' || v_minor;
+  v_type text := p_resource_type || '.' || p_action;
 BEGIN
   INSERT INTO change_events (position_major, position_minor, id, type, resource_type, resource_id, version,
-                             changed_by, data)
-  SELECT p.major, p.minor, 'evt_' || p.major || '_' || p.minor, p_resource_type || '.' || p_action,
-         p_resource_type, p_id, p_version, api_caller(), p_data
-    FROM (SELECT greatest(pg_current_xact_id(),
-                          (SELECT e.position_major FROM change_events e
-                            WHERE e.resource_type = p_resource_type AND e.resource_id = p_id
-                            ORDER BY e.position_major DESC, e.position_minor DESC LIMIT 1)) AS major,
-                 nextval('change_events_minor') AS minor) p;
+                             changed_by, occurred_at, data)
+  VALUES (v_major, v_minor, v_id, v_type, p_resource_type, p_id, p_version, api_caller(), now(), p_data);
+  INSERT INTO webhook_deliveries (subscription_id, event_id, event_type, position_major, position_minor, body)
+  SELECT w.id, v_id, v_type, v_major, v_minor, webhook_body(v_id, v_type, now(), p_data)
+    FROM webhook_subscriptions w
+   WHERE w.active AND webhook_event_matches(w.events, v_type);
 END $$;
 
--- The first row event of a resource in a transaction writes its event;
--- the ids written are kept in a transaction-local set per resource type.
+-- The first row event of a resource in a transaction writes its event
+-- (with the state at commit); the ids written are kept in a
+-- transaction-local set per resource type, checked before any JSON is
+-- built. A DELETE writes its event regardless: the row is gone at commit,
+-- so the row events before it wrote nothing.
 
 -- Accounts and opportunities are deleted softly (an update setting
 -- deleted_at); a row deleted for good (by hand) gives a `deleted` event
--- with its last state, and earlier row events of it add nothing.
+-- with its last state, and earlier row events of it add nothing (the row
+-- is gone when they fire).
 CREATE OR REPLACE FUNCTION account_change_event() RETURNS trigger
 LANGUAGE plpgsql AS $$
-DECLARE a accounts;
 BEGIN
   IF TG_OP = 'DELETE' THEN
-    PERFORM txn_set_add('app.changed_accounts', OLD.id);
     PERFORM change_event_add('account', 'deleted', OLD.id, OLD.version, account_json(OLD));
     RETURN NULL;
   END IF;
   -- An update that left the version alone (none does today) is no change.
   IF TG_OP = 'UPDATE' AND NEW.version = OLD.version THEN RETURN NULL; END IF;
-  IF txn_set_has('app.changed_accounts', NEW.id) THEN RETURN NULL; END IF;
-  SELECT * INTO a FROM accounts WHERE accounts.id = NEW.id;
-  IF NOT FOUND THEN RETURN NULL; END IF;
-  PERFORM txn_set_add('app.changed_accounts', NEW.id);
+  -- false when this transaction wrote the resource's event already
+  IF NOT txn_set_insert('app.changed_accounts', NEW.id) THEN RETURN NULL; END IF;
   PERFORM change_event_add('account',
-    CASE WHEN a.deleted_at IS NOT NULL THEN 'deleted' WHEN TG_OP = 'INSERT' THEN 'created' ELSE 'updated' END,
-    a.id, a.version, account_json(a));
+           CASE WHEN a.deleted_at IS NOT NULL THEN 'deleted' WHEN TG_OP = 'INSERT' THEN 'created' ELSE 'updated' END,
+           a.id, a.version, account_json(a))
+     FROM accounts a WHERE a.id = NEW.id;
   RETURN NULL;
 END $$;
 
 CREATE OR REPLACE FUNCTION opportunity_change_event() RETURNS trigger
 LANGUAGE plpgsql AS $$
-DECLARE d record;
+DECLARE v_answer text;
 BEGIN
   IF TG_OP = 'DELETE' THEN -- its lines went first (they refer to it)
-    PERFORM txn_set_add('app.changed_opportunities', OLD.id);
     PERFORM change_event_add('opportunity', 'deleted', OLD.id, OLD.version,
-      (SELECT (rtrim(opportunity_json_of(OLD, c.ref)::text, '}') || ', "lines" : []}')::json
-         FROM user_ref(OLD.created_by) c));
+              (rtrim(opportunity_json_of(OLD, c.ref)::text, '}') || ', "lines" : []}')::json)
+       FROM user_ref(OLD.created_by) c;
     RETURN NULL;
   END IF;
   IF TG_OP = 'UPDATE' AND NEW.version = OLD.version THEN RETURN NULL; END IF;
-  IF txn_set_has('app.changed_opportunities', NEW.id) THEN RETURN NULL; END IF;
-  SELECT * INTO d FROM opportunity_document_any(NEW.id);
-  IF NOT FOUND THEN RETURN NULL; END IF;
-  PERFORM txn_set_add('app.changed_opportunities', NEW.id);
+  -- false when this transaction wrote the resource's event already
+  IF NOT txn_set_insert('app.changed_opportunities', NEW.id) THEN RETURN NULL; END IF;
+  -- The deal as this transaction's last write answered with it, when its
+  -- row is still the version that answer was built from.
+  v_answer := current_setting('app.opportunity_answer_row', true);
+  IF starts_with(v_answer, NEW.id || ' ') THEN
+    PERFORM change_event_add('opportunity',
+             CASE WHEN o.deleted_at IS NOT NULL THEN 'deleted' WHEN TG_OP = 'INSERT' THEN 'created' ELSE 'updated' END,
+             o.id, o.version, current_setting('app.opportunity_answer')::json)
+       FROM opportunities o WHERE o.id = NEW.id AND o.ctid = split_part(v_answer, ' ', 2)::tid;
+    IF FOUND THEN RETURN NULL; END IF;
+  END IF;
   PERFORM change_event_add('opportunity',
-    CASE WHEN d.deleted_at IS NOT NULL THEN 'deleted' WHEN TG_OP = 'INSERT' THEN 'created' ELSE 'updated' END,
-    d.id, d.version, d.body::json);
+           CASE WHEN d.deleted_at IS NOT NULL THEN 'deleted' WHEN TG_OP = 'INSERT' THEN 'created' ELSE 'updated' END,
+           d.id, d.version, d.body::json)
+     FROM opportunity_document_any(NEW.id) d;
   RETURN NULL;
 END $$;
 
@@ -97,20 +117,17 @@ $$;
 -- last state, and earlier row events of a deleted item add nothing.
 CREATE OR REPLACE FUNCTION lookup_item_change_event() RETURNS trigger
 LANGUAGE plpgsql AS $$
-DECLARE l lookup_items;
 BEGIN
   IF TG_OP = 'DELETE' THEN
-    PERFORM txn_set_add('app.changed_lookup_items', OLD.id);
     PERFORM change_event_add('lookup_item', 'deleted', OLD.id, OLD.version, lookup_change_json(OLD));
     RETURN NULL;
   END IF;
   IF TG_OP = 'UPDATE' AND NEW.version = OLD.version THEN RETURN NULL; END IF;
-  IF txn_set_has('app.changed_lookup_items', NEW.id) THEN RETURN NULL; END IF;
-  SELECT * INTO l FROM lookup_items WHERE lookup_items.id = NEW.id;
-  IF NOT FOUND THEN RETURN NULL; END IF;
-  PERFORM txn_set_add('app.changed_lookup_items', NEW.id);
+  -- false when this transaction wrote the resource's event already
+  IF NOT txn_set_insert('app.changed_lookup_items', NEW.id) THEN RETURN NULL; END IF;
   PERFORM change_event_add('lookup_item', CASE WHEN TG_OP = 'INSERT' THEN 'created' ELSE 'updated' END,
-                           l.id, l.version, lookup_change_json(l));
+           l.id, l.version, lookup_change_json(l))
+     FROM lookup_items l WHERE l.id = NEW.id;
   RETURN NULL;
 END $$;
 

@@ -67,8 +67,15 @@ LANGUAGE sql STABLE AS $$
   SELECT position(',' || p_id || ',' IN coalesce(current_setting(p_set, true), '')) > 0
 $$;
 
-CREATE OR REPLACE FUNCTION txn_set_add(p_set text, p_id bigint) RETURNS void
-LANGUAGE sql AS $$
-  SELECT CASE WHEN txn_set_has(p_set, p_id) THEN NULL
-    ELSE set_config(p_set, coalesce(nullif(current_setting(p_set, true), ''), ',') || p_id || ',', true) END
-$$;
+-- Adds p_id to the set; false when it was there already. PL/pgSQL of
+-- plain expressions, evaluated without a query plan (an SQL function that
+-- sets a value is not inlined: it was parsed and planned on every call).
+DROP FUNCTION IF EXISTS txn_set_add(text, bigint); -- returned nothing
+CREATE OR REPLACE FUNCTION txn_set_insert(p_set text, p_id bigint) RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE v_set text := coalesce(current_setting(p_set, true), '');
+BEGIN
+  IF position(',' || p_id || ',' IN v_set) > 0 THEN RETURN false; END IF;
+  v_set := set_config(p_set, coalesce(nullif(v_set, ''), ',') || p_id || ',', true);
+  RETURN true;
+END $$;

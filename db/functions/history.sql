@@ -40,7 +40,7 @@ CREATE OR REPLACE TRIGGER opportunity_history_no_truncate BEFORE TRUNCATE ON opp
 -- The transaction that creates an opportunity records no history for it
 -- (its own lines are part of the creation, not changes).
 CREATE OR REPLACE FUNCTION opportunity_mark_created(p_id bigint) RETURNS void
-LANGUAGE sql AS $$ SELECT txn_set_add('app.created', p_id) $$;
+LANGUAGE plpgsql AS $$ BEGIN PERFORM txn_set_insert('app.created', p_id); END $$;
 
 -- True when changes to this opportunity are recorded now.
 CREATE OR REPLACE FUNCTION history_applies(p_id bigint, p_created_at timestamptz) RETURNS boolean

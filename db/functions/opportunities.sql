@@ -9,7 +9,7 @@
 -- Marks the opportunity as already given a new version in this transaction,
 -- so one request moves the version once however many rows it touches.
 CREATE OR REPLACE FUNCTION opportunity_mark_versioned(p_id bigint) RETURNS void
-LANGUAGE sql AS $$ SELECT txn_set_add('app.versioned', p_id) $$;
+LANGUAGE plpgsql AS $$ BEGIN PERFORM txn_set_insert('app.versioned', p_id); END $$;
 
 CREATE OR REPLACE FUNCTION opportunity_is_versioned(p_id bigint) RETURNS boolean
 LANGUAGE sql STABLE AS $$ SELECT txn_set_has('app.versioned', p_id) $$;
@@ -111,16 +111,23 @@ LANGUAGE sql STABLE AS $$
   SELECT a.lines FROM opportunity_lines_array(p_id) a
 $$;
 
--- Any deal (deleted ones too) with its lines: the body, version and id.
-CREATE OR REPLACE FUNCTION opportunity_document_any(p_id bigint)
-RETURNS TABLE (body text, version integer, id bigint, deleted_at timestamptz)
+-- Any deal (deleted ones too) with its lines: the body, version and id,
+-- and the row version it was built from (see opportunity_get_json).
+CREATE OR REPLACE FUNCTION opportunity_document_row(p_id bigint)
+RETURNS TABLE (body text, version integer, id bigint, deleted_at timestamptz, row_ctid tid)
 LANGUAGE sql STABLE ROWS 1 AS $$
   SELECT rtrim(opportunity_json_of(o, c.ref)::text, '}') || ', "lines" : ' || a.lines::text || '}', o.version, o.id,
-         o.deleted_at
+         o.deleted_at, o.ctid
     FROM opportunities o
     CROSS JOIN LATERAL user_ref(o.created_by) c
     CROSS JOIN LATERAL opportunity_lines_array(o.id) a
    WHERE o.id = p_id
+$$;
+
+CREATE OR REPLACE FUNCTION opportunity_document_any(p_id bigint)
+RETURNS TABLE (body text, version integer, id bigint, deleted_at timestamptz)
+LANGUAGE sql STABLE ROWS 1 AS $$
+  SELECT d.body, d.version, d.id, d.deleted_at FROM opportunity_document_row(p_id) d
 $$;
 
 -- GET /opportunities/{id}: the live deal (no row when there is none).
@@ -130,10 +137,23 @@ LANGUAGE sql STABLE ROWS 1 AS $$
 $$;
 
 -- What the writes reply with: the deal with its lines, deleted or not.
+-- It is also kept for the transaction (the last one only), with the row
+-- version it was built from: the change feed's event at commit takes it
+-- when the deal's row is still that version (opportunity_change_event)
+-- instead of building it again. Every change to a deal or its lines
+-- writes a new row version (the lines keep the deal's value), so an
+-- unchanged ctid is an unchanged document.
 CREATE OR REPLACE FUNCTION opportunity_get_json(p_id bigint) RETURNS TABLE (body json, version integer, id bigint)
-LANGUAGE sql STABLE ROWS 1 AS $$
-  SELECT d.body::json, d.version, d.id FROM opportunity_document_any(p_id) d
-$$;
+LANGUAGE plpgsql ROWS 1 AS $$
+DECLARE d record; v_kept text;
+BEGIN
+  SELECT * INTO d FROM opportunity_document_row(p_id);
+  IF NOT FOUND THEN RETURN; END IF;
+  v_kept := set_config('app.opportunity_answer', d.body, true);
+  v_kept := set_config('app.opportunity_answer_row', d.id || ' ' || d.row_ctid, true);
+  body := d.body::json; version := d.version; id := d.id;
+  RETURN NEXT;
+END $$;
 
 -- Applies a (validated) line body: the product's price unless the line
 -- names one. Returns the line and its field errors (names prefixed with

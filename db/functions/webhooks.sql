@@ -1,4 +1,4 @@
--- Webhooks: subscriptions (admin), the outbox trigger on the change feed,
+-- Webhooks: subscriptions (admin), the body of a queued delivery,
 -- and the delivery worker's two short transactions (claim, record). No
 -- transaction stays open while a delivery is on the wire: an open one
 -- would hold the change feed's horizon back.
@@ -27,23 +27,19 @@ LANGUAGE sql IMMUTABLE AS $$
   SELECT EXISTS (SELECT 1 FROM unnest(p_events) e WHERE p_type = e OR starts_with(p_type, e || '.'))
 $$;
 
--- The outbox: each change-feed event queues a delivery for every active
--- subscription it matches, in the transaction that wrote the event (a
--- rollback leaves none), at the event's position.
-CREATE OR REPLACE FUNCTION webhook_enqueue() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-  INSERT INTO webhook_deliveries (subscription_id, event_id, event_type, position_major, position_minor, body)
-  SELECT w.id, NEW.id, NEW.type, NEW.position_major, NEW.position_minor,
-         json_build_object('id', NEW.id, 'type', NEW.type, 'occurred_at', api_ts(NEW.occurred_at),
-                           'data', NEW.data)::text
-    FROM webhook_subscriptions w
-   WHERE w.active AND webhook_event_matches(w.events, NEW.type);
-  RETURN NULL;
-END $$;
+-- The outbox: change_event_add (db/functions/changes.sql) queues a
+-- delivery of each event for every active subscription it matches, in the
+-- statement that writes the event (a rollback leaves none), at the
+-- event's position. The body is the exact bytes every attempt sends.
+CREATE OR REPLACE FUNCTION webhook_body(p_id text, p_type text, p_occurred_at timestamptz, p_data json) RETURNS text
+LANGUAGE sql STABLE AS $$
+  SELECT json_build_object('id', p_id, 'type', p_type, 'occurred_at', api_ts(p_occurred_at), 'data', p_data)::text
+$$;
 
-CREATE OR REPLACE TRIGGER webhook_enqueue AFTER INSERT ON change_events
-  FOR EACH ROW EXECUTE FUNCTION webhook_enqueue();
+-- The trigger that queued them before (one more trigger call per event).
+DROP TRIGGER IF EXISTS webhook_enqueue ON change_events;
+DROP FUNCTION IF EXISTS webhook_enqueue();
+DROP FUNCTION IF EXISTS webhook_body(change_events);
 
 CREATE OR REPLACE FUNCTION webhook_apply(s webhook_subscriptions, p jsonb) RETURNS webhook_subscriptions
 LANGUAGE plpgsql AS $$

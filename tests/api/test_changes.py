@@ -124,6 +124,30 @@ def test_a_request_of_several_writes_is_one_event_at_its_final_version(admin, pr
     assert mine[1]["data"] == r.json and len(mine[1]["data"]["lines"]) == 2
 
 
+def test_an_event_at_commit_shows_writes_made_after_the_last_answer(admin, product):
+    """A write keeps its answer for the commit's event, which takes it while
+    the deal's row is unchanged: in a batch that patches two deals and then
+    adds a line to the second (kept, then changed) each event must still
+    show its deal as GET does after the commit."""
+    cursor = head(admin)
+    account = make_account(admin)
+    a = admin.post("/opportunities", {"account_id": account["id"]}).json
+    b = admin.post("/opportunities", {"account_id": account["id"]}).json
+    r = admin.post("/batch", {"operations": [
+        {"method": "PATCH", "path": f"/opportunities/{b['id']}", "body": {"name": "B renamed"}},
+        {"method": "PATCH", "path": f"/opportunities/{a['id']}", "body": {"name": "A renamed"}},
+        {"method": "POST", "path": f"/opportunities/{a['id']}/lines", "body": {"product_id": product["id"]}},
+    ]})
+    assert r.status == 200, r
+    events, _ = follow(admin, cursor)
+    for deal in (a, b):
+        mine = of(events, "opportunity", deal["id"])
+        assert [e["type"] for e in mine] == ["opportunity.created", "opportunity.updated"], mine
+        assert mine[-1]["data"] == admin.get(f"/opportunities/{deal['id']}").json
+    assert len(of(events, "opportunity", a["id"])[-1]["data"]["lines"]) == 1
+    assert of(events, "opportunity", b["id"])[-1]["data"]["name"] == "B renamed"
+
+
 def test_lookup_items_name_their_table(admin):
     cursor = head(admin)
     item = admin.post("/lookups/source", {"label": unique("Source")}).json

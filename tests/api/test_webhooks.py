@@ -382,12 +382,14 @@ def test_feed_events_are_delivered_in_order_to_matching_subscriptions(hooks):
 
 def test_a_rolled_back_event_queues_nothing(hooks, receiver):
     subscribe(hooks.admin, receiver.url, events=["account"])
+    # change_event_add is what every change-feed trigger calls to write an event.
     out = hooks.query(
-        "BEGIN; INSERT INTO change_events (position_major, id, type, resource_type, resource_id, version, data) "
-        "VALUES (pg_current_xact_id(), 'evt_rolled_back', 'account.created', 'account', 1, 1, '{}'); "
-        "SELECT count(*) FROM webhook_deliveries WHERE event_id = 'evt_rolled_back'; ROLLBACK;")
-    assert int(out) >= 1  # queued inside the transaction (one per matching subscription)
-    assert hooks.query("SELECT count(*) FROM webhook_deliveries WHERE event_id = 'evt_rolled_back'") == "0"
+        "BEGIN; SELECT change_event_add('account', 'created', 1, 1, '{}'); "
+        "SELECT count(*) || ' ' || min(event_id) FROM webhook_deliveries "
+        "WHERE xmin::text = pg_current_xact_id()::text; ROLLBACK;")
+    queued, event_id = out.split()
+    assert int(queued) >= 1  # queued inside the transaction (one per matching subscription)
+    assert hooks.query(f"SELECT count(*) FROM webhook_deliveries WHERE event_id = '{event_id}'") == "0"
     time.sleep(0.5)
     assert receiver.requests == []
 
