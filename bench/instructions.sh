@@ -14,7 +14,10 @@
 # accounts, 20 owners) and bench/data_opportunities.sql (2000 deals); every
 # measured server run starts from a fresh copy of it. Per request:
 # (Ir(N2 requests) - Ir(N1 requests)) / (N2 - N1), start and stop cancelled.
-# Env: AFTER_BIN (bin/crm-api), AFTER_TREE (this checkout), N1 (500),
+# Env: AFTER_BIN (bin/crm-api), AFTER_TREE (this checkout), BEFORE_ENV and
+# AFTER_ENV (VAR=value words set for that build's server only, e.g.
+# BEFORE_ENV=METRICS=off with both builds the same binary: what a setting
+# costs), N1 (500),
 # N2 (1500), PG_DIR (.pg-instructions), PG_PORT (5494), API_PORT (18170),
 # OUT (bench/out/instructions). Prints a markdown table.
 set -euo pipefail
@@ -61,7 +64,9 @@ run_one() {  # label bin kind n -> prints total Ir
   local label="$1" bin="$2" kind="$3" n="$4" tag="$1.$3.$4" i status=0
   psql_admin -c "DROP DATABASE IF EXISTS cg_run" -c "CREATE DATABASE cg_run TEMPLATE cg_${label}_base OWNER crm"
   rm -f "$OUT/callgrind.$tag.out"
-  DATABASE_URL="$(url cg_run)" PORT="$API_PORT" BIND=127.0.0.1 THREADS=2 LOG_LEVEL=info \
+  local -a extra_env
+  read -ra extra_env <<<"$([ "$label" = before ] && echo "${BEFORE_ENV:-}" || echo "${AFTER_ENV:-}")"
+  env DATABASE_URL="$(url cg_run)" PORT="$API_PORT" BIND=127.0.0.1 THREADS=2 LOG_LEVEL=info "${extra_env[@]}" \
     valgrind --tool=callgrind --trace-children=no --callgrind-out-file="$OUT/callgrind.$tag.out" \
     --log-file="$OUT/valgrind.$tag.log" "$bin" serve >"$OUT/server.$tag.log" 2>&1 &
   SERVER_PID=$!
