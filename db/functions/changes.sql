@@ -57,8 +57,7 @@ END $$;
 
 -- Accounts and opportunities are deleted softly (an update setting
 -- deleted_at); a row deleted for good (by hand) gives a `deleted` event
--- with its last state, and earlier row events of it add nothing (the row
--- is gone when they fire).
+-- with its last state.
 CREATE OR REPLACE FUNCTION account_change_event() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN

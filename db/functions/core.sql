@@ -73,9 +73,9 @@ $$;
 DROP FUNCTION IF EXISTS txn_set_add(text, bigint); -- returned nothing
 CREATE OR REPLACE FUNCTION txn_set_insert(p_set text, p_id bigint) RETURNS boolean
 LANGUAGE plpgsql AS $$
-DECLARE v_set text := coalesce(current_setting(p_set, true), '');
+DECLARE v_set text;
 BEGIN
-  IF position(',' || p_id || ',' IN v_set) > 0 THEN RETURN false; END IF;
-  v_set := set_config(p_set, coalesce(nullif(v_set, ''), ',') || p_id || ',', true);
+  IF txn_set_has(p_set, p_id) THEN RETURN false; END IF;
+  v_set := set_config(p_set, coalesce(nullif(current_setting(p_set, true), ''), ',') || p_id || ',', true);
   RETURN true;
 END $$;
